@@ -1,0 +1,438 @@
+"""What is sent, to whom and when: segments, campaigns, steps, variants, enrollments and sends."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from learners.models import Course, Learner, Manager
+
+
+class Incentive(models.Model):
+    class Kind(models.TextChoices):
+        BADGE = "badge", "Badge"
+        CREDIT = "credit", "Learning credit"
+        EARLY_ACCESS = "early_access", "Early access"
+        DISCOUNT_CODE = "discount_code", "Discount code"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    value = models.CharField(
+        max_length=200, blank=True, help_text="e.g. a credit amount, a code, or the cohort's name."
+    )
+    expires_in_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Days after the email is sent; empty for no expiry."
+    )
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.get_kind_display()})"
+
+
+class Segment(models.Model):
+    """Rules that pick inactive learners; staff edit them in the admin, never in code.
+
+    Unsubscribed, suppressed and sunset learners are always left out.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+    min_inactive_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="At least this many days since the last activity."
+    )
+    max_inactive_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="At most this many days since the last activity."
+    )
+    roles = models.CharField(
+        max_length=500, blank=True, help_text="Comma-separated; empty for every role."
+    )
+    teams = models.CharField(
+        max_length=500, blank=True, help_text="Comma-separated; empty for every team."
+    )
+    course_types = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Learners with an unfinished course of one of these types; empty for any.",
+    )
+    min_completion_rate = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(100)],
+        help_text="Prior completion rate, percent.",
+    )
+    max_completion_rate = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    has_manager = models.BooleanField(
+        null=True, blank=True, help_text="Yes: only learners with a manager; No: only without."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @staticmethod
+    def split(value: str) -> list[str]:
+        return [item.strip() for item in value.split(",") if item.strip()]
+
+    @property
+    def role_list(self) -> list[str]:
+        return self.split(self.roles)
+
+    @property
+    def team_list(self) -> list[str]:
+        return self.split(self.teams)
+
+    @property
+    def course_type_list(self) -> list[str]:
+        return self.split(self.course_types)
+
+
+def default_weekdays() -> str:
+    return "0,1,2,3,4"
+
+
+class Campaign(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        ARCHIVED = "archived", "Archived"
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    description = models.TextField(blank=True)
+    segment = models.ForeignKey(Segment, on_delete=models.PROTECT, related_name="campaigns")
+    status = models.CharField(
+        max_length=10, choices=Status.choices, default=Status.DRAFT, db_index=True
+    )
+    priority = models.PositiveSmallIntegerField(
+        default=100,
+        help_text="Lower runs first. A learner is in at most one campaign at a time, so the "
+        "first campaign whose segment matches takes them.",
+    )
+    goal_window_days = models.PositiveSmallIntegerField(
+        default=30,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text="A learner who returns within this many days of enrolling counts as reactivated.",
+    )
+    holdout_percent = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MaxValueValidator(50)],
+        help_text="Share of enrolled learners kept as a control group that gets nothing.",
+    )
+    quiet_hours_start = models.TimeField(
+        default=dt.time(20, 0), help_text="No email from this time (learner's time zone) …"
+    )
+    quiet_hours_end = models.TimeField(default=dt.time(8, 0), help_text="… until this time.")
+    sending_weekdays = models.CharField(
+        max_length=20,
+        default=default_weekdays,
+        help_text="Days mail may go out in the learner's time zone: 0=Monday … 6=Sunday.",
+    )
+    weekly_cap = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1)],
+        help_text="At most this many emails per learner in any 7 days, across all campaigns.",
+    )
+    sunset_after_days = models.PositiveSmallIntegerField(
+        default=7,
+        help_text="Days after the last step with no activity before the learner is sunset.",
+    )
+    welcome_back_enabled = models.BooleanField(
+        default=False, help_text="Send a milestone email to learners who return."
+    )
+    welcome_back_subject = models.CharField(max_length=200, blank=True)
+    welcome_back_body = models.TextField(blank=True)
+    welcome_back_incentive = models.ForeignKey(
+        Incentive, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    utm_source = models.CharField(max_length=100, default="reengagement")
+    utm_campaign = models.CharField(
+        max_length=100, blank=True, help_text="Empty uses the campaign's slug."
+    )
+    from_name = models.CharField(max_length=100, blank=True)
+    from_email = models.EmailField(blank=True)
+    reply_to = models.EmailField(blank=True)
+    postal_address = models.TextField(
+        blank=True, help_text="The sender's postal address, shown in every email's footer."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    launched_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["priority", "name"]
+        permissions = [
+            ("launch_campaign", "Can launch, pause and archive campaigns"),
+            ("view_results", "Can view campaign results"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def weekday_list(self) -> list[int]:
+        return sorted({int(d) for d in self.sending_weekdays.split(",") if d.strip().isdigit()})
+
+    @property
+    def utm_campaign_value(self) -> str:
+        return self.utm_campaign or self.slug
+
+
+class Audience(models.TextChoices):
+    LEARNER = "learner", "Learner"
+    MANAGER = "manager", "Manager"
+    BOTH = "both", "Learner and manager"
+
+
+class CtaTarget(models.TextChoices):
+    RESUME = "resume", "Resume the course where they stopped"
+    NEXT_MODULE = "next_module", "Open the next module"
+    SURVEY = "survey", "“Why did you stop?” survey"
+    URL = "url", "A URL"
+
+
+class Step(models.Model):
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="steps")
+    position = models.PositiveSmallIntegerField(default=1)
+    name = models.CharField(
+        max_length=100, blank=True, help_text="For staff, e.g. “Day 3 next module”."
+    )
+    delay_days = models.PositiveSmallIntegerField(default=0, help_text="Days after enrollment.")
+    delay_hours = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(23)])
+    audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.LEARNER)
+    subject = models.CharField(max_length=200)
+    preheader = models.CharField(max_length=200, blank=True)
+    body = models.TextField()
+    cta_label = models.CharField("CTA label", max_length=80)
+    cta_target = models.CharField(
+        "CTA target", max_length=20, choices=CtaTarget.choices, default=CtaTarget.RESUME
+    )
+    cta_url = models.URLField("CTA URL", max_length=1000, blank=True, help_text="For a URL target.")
+    incentive = models.ForeignKey(
+        Incentive, null=True, blank=True, on_delete=models.SET_NULL, related_name="steps"
+    )
+    # The manager's copy when the audience includes the manager: a short nudge with a line to send.
+    manager_subject = models.CharField(max_length=200, blank=True)
+    manager_body = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["campaign", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "position"], name="step_position_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.name or self.subject}"
+
+    @property
+    def delay(self) -> dt.timedelta:
+        return dt.timedelta(days=self.delay_days, hours=self.delay_hours)
+
+
+class Variant(models.Model):
+    """An A/B version of a step; empty fields fall back to the step's."""
+
+    step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="variants")
+    label = models.CharField(max_length=20, default="A")
+    weight = models.PositiveIntegerField(default=50)
+    subject = models.CharField(max_length=200, blank=True)
+    preheader = models.CharField(max_length=200, blank=True)
+    body = models.TextField(blank=True)
+    cta_label = models.CharField("CTA label", max_length=80, blank=True)
+    cta_target = models.CharField(
+        "CTA target", max_length=20, choices=CtaTarget.choices, blank=True
+    )
+    cta_url = models.URLField("CTA URL", max_length=1000, blank=True)
+    delay_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    delay_hours = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MaxValueValidator(23)]
+    )
+
+    class Meta:
+        ordering = ["step", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["step", "label"], name="variant_label_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step} – variant {self.label}"
+
+
+class Enrollment(models.Model):
+    """A learner's way through one campaign. Drip timing lives here (``next_due_at``)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        REACTIVATED = "reactivated", "Came back"
+        SUNSET = "sunset", "Sunset"
+        EXITED = "exited", "Exited"
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="enrollments")
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="enrollments")
+    # The course the emails talk about: the learner's most recent unfinished one when enrolled.
+    course = models.ForeignKey(Course, null=True, blank=True, on_delete=models.SET_NULL)
+    enrolled_at = models.DateTimeField()
+    is_holdout = models.BooleanField(default=False)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    # Position of the next step to create a send for; null once every step has a send.
+    next_step = models.PositiveSmallIntegerField(null=True, blank=True)
+    next_due_at = models.DateTimeField(null=True, blank=True)
+    reactivated_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    exit_reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-enrolled_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "learner"], name="enrollment_unique"),
+            # A learner is in at most one re-engagement campaign at a time.
+            models.UniqueConstraint(
+                fields=["learner"], condition=Q(status="active"), name="enrollment_one_active"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["campaign", "next_due_at"],
+                name="enrollment_due_idx",
+                condition=Q(status="active"),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.learner_id} in {self.campaign_id} ({self.status})"
+
+
+class Send(models.Model):
+    """One message to one person: the outbox. Unique per (enrollment, step, audience)."""
+
+    class Kind(models.TextChoices):
+        STEP = "step", "Campaign step"
+        WELCOME_BACK = "welcome_back", "Welcome back"
+        HANDOFF = "handoff", "Manager hand-off"
+
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Failed"
+        SKIPPED = "skipped", "Skipped"
+        # The ESP may or may not have accepted it (the worker died mid-call); never resent blindly.
+        UNCONFIRMED = "unconfirmed", "Unconfirmed"
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="sends")
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sends")
+    step = models.ForeignKey(
+        Step, null=True, blank=True, on_delete=models.PROTECT, related_name="sends"
+    )
+    variant = models.ForeignKey(
+        Variant, null=True, blank=True, on_delete=models.PROTECT, related_name="sends"
+    )
+    kind = models.CharField(max_length=15, choices=Kind.choices, default=Kind.STEP)
+    audience = models.CharField(
+        max_length=10, choices=[c for c in Audience.choices if c[0] != "both"]
+    )
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="sends")
+    manager = models.ForeignKey(
+        Manager, null=True, blank=True, on_delete=models.SET_NULL, related_name="sends"
+    )
+    to_email = models.EmailField(blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+    due_at = models.DateTimeField()
+    postponed_reason = models.CharField(max_length=200, blank=True)
+    skip_reason = models.CharField(max_length=200, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    subject = models.CharField(max_length=300, blank=True)
+    # Where the CTA leads, with UTM parameters; the click redirect goes only here.
+    destination_url = models.URLField(max_length=2000, blank=True)
+    message_id = models.CharField(max_length=300, blank=True, db_index=True)
+    esp_message_id = models.CharField(max_length=300, blank=True, db_index=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    clicked_at = models.DateTimeField(null=True, blank=True)
+    click_count = models.PositiveIntegerField(default=0)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+    complained_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-due_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["enrollment", "step", "audience"],
+                condition=Q(kind="step"),
+                name="send_once_per_step",
+            ),
+            models.UniqueConstraint(
+                fields=["enrollment", "kind", "audience"],
+                condition=~Q(kind="step"),
+                name="send_once_per_kind",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["due_at"], name="send_scheduled_idx", condition=Q(status="scheduled")
+            ),
+            models.Index(fields=["status", "due_at"], name="send_status_due_idx"),
+            models.Index(fields=["learner", "-sent_at"], name="send_learner_recent_idx"),
+            models.Index(fields=["campaign", "step", "variant"], name="send_report_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Send {self.pk} ({self.kind}, {self.audience}, {self.status})"
+
+
+class SurveyResponse(models.Model):
+    """A learner's answer to “why did you stop?” (two clicks from the email)."""
+
+    class Reason(models.TextChoices):
+        NO_TIME = "no_time", "I didn't have time"
+        NOT_RELEVANT = "not_relevant", "The course isn't relevant to my work"
+        TOO_HARD = "too_hard", "It was too hard or too long"
+        TECHNICAL = "technical", "Technical problems"
+        FORGOT = "forgot", "I forgot about it"
+        OTHER = "other", "Something else"
+
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="survey_responses")
+    send = models.ForeignKey(
+        Send, null=True, blank=True, on_delete=models.SET_NULL, related_name="survey_responses"
+    )
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.SET_NULL, related_name="survey_responses"
+    )
+    reason = models.CharField(max_length=20, choices=Reason.choices)
+    comment = models.TextField(blank=True, max_length=2000)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()} ({self.learner_id})"
+
+
+class PassLock(models.Model):
+    """A single row the evaluation pass locks, so only one pass runs at a time."""
+
+    name = models.CharField(max_length=50, unique=True)
+    last_started_at = models.DateTimeField(null=True, blank=True)
+    last_finished_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return self.name

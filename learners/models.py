@@ -1,0 +1,196 @@
+"""Who the learners are and what they did in the LMS."""
+
+from __future__ import annotations
+
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+
+def validate_time_zone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            "%(value)s is not an IANA time zone (e.g. Europe/Berlin)", params={"value": value}
+        ) from None
+
+
+def normalize_email(value: str) -> str:
+    """Emails are stored lower-cased and stripped so that one person is one row."""
+    return (value or "").strip().lower()
+
+
+class Manager(models.Model):
+    """A learner's manager: gets nudges and hand-offs about their people, and may opt out."""
+
+    email = models.EmailField(unique=True)
+    name = models.CharField(max_length=200, blank=True)
+    # Set when the manager is a learner too (matched by email on import).
+    learner = models.OneToOneField(
+        "Learner", null=True, blank=True, on_delete=models.SET_NULL, related_name="as_manager"
+    )
+    nudges_opted_out_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "email"]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>" if self.name else self.email
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.email = normalize_email(self.email)
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+
+class Learner(models.Model):
+    class SuppressionReason(models.TextChoices):
+        BOUNCE = "bounce", "Hard bounce"
+        COMPLAINT = "complaint", "Spam complaint"
+
+    external_id = models.CharField("LMS id", max_length=100, unique=True)
+    email = models.EmailField(unique=True)
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    role = models.CharField(max_length=100, blank=True)
+    team = models.CharField(max_length=100, blank=True)
+    manager = models.ForeignKey(
+        Manager, null=True, blank=True, on_delete=models.SET_NULL, related_name="reports"
+    )
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+    locale = models.CharField(max_length=20, default="en", blank=True)
+    last_active_at = models.DateTimeField(null=True, blank=True)
+    # Share of the learner's courses completed, 0–100; kept up to date from CourseProgress so that
+    # segments can filter on it without aggregating progress rows for a million learners.
+    completion_rate = models.FloatField(
+        null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    suppressed_at = models.DateTimeField(null=True, blank=True)
+    suppression_reason = models.CharField(
+        max_length=20, choices=SuppressionReason.choices, blank=True
+    )
+    sunset_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        constraints = [
+            # Stored lower-case, so the plain unique index is case-insensitive.
+            models.CheckConstraint(
+                condition=models.Q(email=Lower("email")), name="learner_email_lowercase"
+            ),
+        ]
+        indexes = [
+            # Segment queries: inactivity window over contactable learners, optionally by role/team.
+            models.Index(
+                fields=["last_active_at"],
+                name="learner_contactable_idx",
+                condition=models.Q(
+                    unsubscribed_at__isnull=True, suppressed_at__isnull=True, sunset_at__isnull=True
+                ),
+            ),
+            models.Index(fields=["role", "last_active_at"], name="learner_role_active_idx"),
+            models.Index(fields=["team", "last_active_at"], name="learner_team_active_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} <{self.email}>" if self.full_name else self.email
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        self.email = normalize_email(self.email)
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def is_contactable(self) -> bool:
+        return not (self.unsubscribed_at or self.suppressed_at or self.sunset_at)
+
+
+class Course(models.Model):
+    class CourseType(models.TextChoices):
+        COMPLIANCE = "compliance", "Compliance"
+        ONBOARDING = "onboarding", "Onboarding"
+        ELECTIVE = "elective", "Elective"
+        COHORT = "cohort", "Cohort"
+        OTHER = "other", "Other"
+
+    external_id = models.CharField("LMS id", max_length=100, unique=True)
+    title = models.CharField(max_length=300)
+    course_type = models.CharField(
+        max_length=20, choices=CourseType.choices, default=CourseType.OTHER, db_index=True
+    )
+    url = models.URLField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CourseProgress(models.Model):
+    """Where a learner stands in one course, and the deep link that resumes it."""
+
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="progress")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="progress")
+    percent_complete = models.FloatField(
+        default=0, validators=[MinValueValidator(0), MaxValueValidator(100)]
+    )
+    last_module = models.CharField("last completed module", max_length=300, blank=True)
+    next_module = models.CharField(max_length=300, blank=True)
+    resume_url = models.URLField(
+        "resume deep link",
+        max_length=1000,
+        blank=True,
+        help_text="Opens the course at the point of interruption.",
+    )
+    minutes_remaining = models.PositiveIntegerField(null=True, blank=True)
+    updated_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "course progress"
+        constraints = [
+            models.UniqueConstraint(fields=["learner", "course"], name="progress_unique"),
+        ]
+        indexes = [models.Index(fields=["learner", "-updated_at"], name="progress_latest_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.learner_id} in {self.course_id}: {self.percent_complete:.0f}%"
+
+    @property
+    def is_complete(self) -> bool:
+        return self.percent_complete >= 100
+
+
+class ActivityEvent(models.Model):
+    class Kind(models.TextChoices):
+        LOGIN = "login", "Login"
+        MODULE_STARTED = "module_started", "Module started"
+        MODULE_COMPLETED = "module_completed", "Module completed"
+        COURSE_COMPLETED = "course_completed", "Course completed"
+        OTHER = "other", "Other"
+
+    external_id = models.CharField("LMS event id", max_length=200, unique=True)
+    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="events")
+    course = models.ForeignKey(
+        Course, null=True, blank=True, on_delete=models.SET_NULL, related_name="events"
+    )
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at"]
+        indexes = [models.Index(fields=["learner", "-occurred_at"], name="event_learner_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} by {self.learner_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
