@@ -13,7 +13,7 @@ from learners.models import ActivityEvent, Course, CourseProgress, Learner, Mana
 NOW = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 
 
-class ManagerFactory(factory.django.DjangoModelFactory):
+class ManagerFactory(factory.django.DjangoModelFactory[Manager]):
     class Meta:
         model = Manager
 
@@ -21,7 +21,7 @@ class ManagerFactory(factory.django.DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Manager {n}")
 
 
-class LearnerFactory(factory.django.DjangoModelFactory):
+class LearnerFactory(factory.django.DjangoModelFactory[Learner]):
     class Meta:
         model = Learner
 
@@ -37,7 +37,7 @@ class LearnerFactory(factory.django.DjangoModelFactory):
     last_active_at = factory.LazyFunction(lambda: NOW - dt.timedelta(days=45))
 
 
-class CourseFactory(factory.django.DjangoModelFactory):
+class CourseFactory(factory.django.DjangoModelFactory[Course]):
     class Meta:
         model = Course
 
@@ -47,7 +47,7 @@ class CourseFactory(factory.django.DjangoModelFactory):
     url = factory.Sequence(lambda n: f"https://lms.example.com/courses/{n}")
 
 
-class CourseProgressFactory(factory.django.DjangoModelFactory):
+class CourseProgressFactory(factory.django.DjangoModelFactory[CourseProgress]):
     class Meta:
         model = CourseProgress
 
@@ -61,7 +61,7 @@ class CourseProgressFactory(factory.django.DjangoModelFactory):
     updated_at = factory.LazyFunction(lambda: NOW - dt.timedelta(days=45))
 
 
-class ActivityEventFactory(factory.django.DjangoModelFactory):
+class ActivityEventFactory(factory.django.DjangoModelFactory[ActivityEvent]):
     class Meta:
         model = ActivityEvent
 
@@ -71,7 +71,7 @@ class ActivityEventFactory(factory.django.DjangoModelFactory):
     occurred_at = factory.LazyFunction(timezone.now)
 
 
-class SegmentFactory(factory.django.DjangoModelFactory):
+class SegmentFactory(factory.django.DjangoModelFactory[Segment]):
     class Meta:
         model = Segment
 
@@ -80,7 +80,7 @@ class SegmentFactory(factory.django.DjangoModelFactory):
     max_inactive_days = 59
 
 
-class IncentiveFactory(factory.django.DjangoModelFactory):
+class IncentiveFactory(factory.django.DjangoModelFactory[Incentive]):
     class Meta:
         model = Incentive
 
@@ -89,7 +89,7 @@ class IncentiveFactory(factory.django.DjangoModelFactory):
     description = "A badge on your profile for getting back on track"
 
 
-class CampaignFactory(factory.django.DjangoModelFactory):
+class CampaignFactory(factory.django.DjangoModelFactory[Campaign]):
     class Meta:
         model = Campaign
 
@@ -101,7 +101,7 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     postal_address = "Example Corp, 1 Learning Way, 10115 Berlin, Germany"
 
 
-class StepFactory(factory.django.DjangoModelFactory):
+class StepFactory(factory.django.DjangoModelFactory[Step]):
     class Meta:
         model = Step
 
@@ -113,7 +113,7 @@ class StepFactory(factory.django.DjangoModelFactory):
     cta_label = "Resume where you stopped"
 
 
-class VariantFactory(factory.django.DjangoModelFactory):
+class VariantFactory(factory.django.DjangoModelFactory[Variant]):
     class Meta:
         model = Variant
 
