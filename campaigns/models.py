@@ -226,6 +226,12 @@ class Step(models.Model):
     # The manager's copy when the audience includes the manager: a short nudge with a line to send.
     manager_subject = models.CharField(max_length=200, blank=True)
     manager_body = models.TextField(blank=True)
+    manager_script = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The line the manager can send as is, e.g. “I noticed you paused at "
+        "{{ last_module }} — can you finish it by {{ finish_by }}?”",
+    )
 
     class Meta:
         ordering = ["campaign", "position"]

@@ -1,3 +1,12 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import path
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from . import views
+
+app_name = "campaigns"
+
+urlpatterns = [
+    path("c/<str:token>/", views.click, name="click"),
+    path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    path("m/<str:token>/", views.manager_optout, name="manager_optout"),
+    path("s/<str:token>/", views.survey, name="survey"),
+]

@@ -79,6 +79,8 @@ SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
+# Where a CTA leads when a learner has no course deep link.
+LMS_URL = env_str("LMS_URL", "https://lms.example.com/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -1,0 +1,397 @@
+"""Every email the product sends is built here: campaign steps (learner and manager copies),
+welcome-back milestones, manager hand-offs, and staff test sends.
+
+Staff-written parts (subject, preheader, body, manager script) go through the locked-down
+engine in :mod:`campaigns.templating` over a flat dict of plain values; the layout around them
+(button, footer, unsubscribe, postal address) is the project's own template
+``emails/message-body.{html,txt}``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass, field
+from email.utils import formataddr
+from typing import Any
+from urllib.parse import quote
+
+from anymail.message import AnymailMessage
+from django.conf import settings
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
+
+from learners.models import Course, CourseProgress, Learner, Manager
+
+from . import links, templating
+from .models import Audience, Campaign, CtaTarget, Incentive, Send, Step, Variant
+
+# Copy for the messages the product itself writes; rendered by the same safe engine.
+WELCOME_BACK_SUBJECT = "Welcome back, {{ first_name }}!"
+WELCOME_BACK_BODY = (
+    "Hi {{ first_name }},\n\nGood to see you back in {{ course_title }}. "
+    "Keep the momentum: {{ next_module }} is next."
+)
+HANDOFF_SUBJECT = "{{ first_name }} hasn't returned to {{ course_title }}"
+HANDOFF_BODY = (
+    "Hi {{ manager_first_name }},\n\n{{ full_name }} paused {{ course_title }} at "
+    "{{ last_module }} and hasn't come back after our reminders. We've stopped emailing them. "
+    "A personal word from you, or a mentor, is the best next step."
+)
+PREVIEW_LINK = links.absolute("/u/preview/")
+HANDOFF_SCRIPT = (
+    "Hi {{ first_name }}, I noticed you paused {{ course_title }} at {{ last_module }}. "
+    "Is anything in the way? Could you finish it by {{ finish_by }}?"
+)
+
+
+@dataclass(frozen=True)
+class Content:
+    """What staff wrote for one message, after a variant's overrides."""
+
+    subject: str
+    preheader: str
+    body: str
+    cta_label: str
+    cta_target: str
+    cta_url: str = ""
+    incentive: Incentive | None = None
+    manager_script: str = ""
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    preheader: str
+    text: str
+    html: str
+    from_email: str
+    to: str
+    reply_to: list[str]
+    headers: dict[str, str]
+    destination_url: str
+    metadata: dict[str, str] = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+
+    def as_message(self) -> AnymailMessage:
+        """The message for django-anymail; plain Django backends ignore the anymail extras."""
+        message = AnymailMessage(
+            subject=self.subject,
+            body=self.text,
+            from_email=self.from_email,
+            to=[self.to],
+            reply_to=self.reply_to or None,
+            headers=self.headers,
+        )
+        message.attach_alternative(self.html, "text/html")
+        message.metadata = self.metadata
+        message.tags = self.tags
+        # Clicks go through our own signed redirect; the ESP must not rewrite links.
+        message.track_clicks = False
+        return message
+
+
+def step_content(step: Step, variant: Variant | None, *, audience: str) -> Content:
+    """The effective copy of a step for one audience, with a variant's overrides applied."""
+    if audience == Audience.MANAGER:
+        return Content(
+            subject=step.manager_subject or step.subject,
+            preheader="",
+            body=step.manager_body or step.body,
+            cta_label="Send {{ first_name }} a note",
+            cta_target="mailto",
+            manager_script=step.manager_script or HANDOFF_SCRIPT,
+        )
+    v = variant
+    return Content(
+        subject=(v and v.subject) or step.subject,
+        preheader=(v and v.preheader) or step.preheader,
+        body=(v and v.body) or step.body,
+        cta_label=(v and v.cta_label) or step.cta_label,
+        cta_target=(v and v.cta_target) or step.cta_target,
+        cta_url=(v and v.cta_url) or step.cta_url,
+        incentive=step.incentive,
+    )
+
+
+def welcome_back_content(campaign: Campaign) -> Content:
+    return Content(
+        subject=campaign.welcome_back_subject or WELCOME_BACK_SUBJECT,
+        preheader="",
+        body=campaign.welcome_back_body or WELCOME_BACK_BODY,
+        cta_label="Continue learning",
+        cta_target=CtaTarget.RESUME,
+        incentive=campaign.welcome_back_incentive,
+    )
+
+
+def handoff_content() -> Content:
+    return Content(
+        subject=HANDOFF_SUBJECT,
+        preheader="",
+        body=HANDOFF_BODY,
+        cta_label="Send {{ first_name }} a note",
+        cta_target="mailto",
+        manager_script=HANDOFF_SCRIPT,
+    )
+
+
+def _local_date(now: dt.datetime, tz_name: str, days: int) -> str:
+    try:
+        tz = zoneinfo.ZoneInfo(tz_name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        tz = zoneinfo.ZoneInfo("UTC")
+    day = (now + dt.timedelta(days=days)).astimezone(tz)
+    return f"{day:%A} {day.day} {day:%B}"
+
+
+def template_context(
+    *,
+    learner: Learner,
+    manager: Manager | None,
+    course: Course | None,
+    progress: CourseProgress | None,
+    campaign: Campaign,
+    incentive: Incentive | None,
+    now: dt.datetime,
+) -> dict[str, str | int]:
+    """The flat dict of plain values every staff template is rendered over."""
+    manager_name = manager.name if manager else ""
+    incentive_expires_on = ""
+    if incentive and incentive.expires_in_days:
+        incentive_expires_on = _local_date(now, learner.time_zone, incentive.expires_in_days)
+    return {
+        "first_name": learner.first_name or "there",
+        "last_name": learner.last_name,
+        "full_name": learner.full_name or learner.email,
+        "course_title": course.title if course else "your course",
+        "last_module": (progress.last_module if progress else "") or "the last module",
+        "next_module": (progress.next_module if progress else "") or "the next module",
+        "minutes_remaining": (progress.minutes_remaining or 0) if progress else 0,
+        "percent_complete": round(progress.percent_complete) if progress else 0,
+        "manager_name": manager_name,
+        "manager_first_name": manager_name.split(" ")[0] if manager_name else "",
+        "finish_by": _local_date(now, learner.time_zone, 7),
+        "cta_label": "",
+        "cta_url": "",
+        "incentive_title": incentive.title if incentive else "",
+        "incentive_description": incentive.description if incentive else "",
+        "incentive_value": incentive.value if incentive else "",
+        "incentive_expires_on": incentive_expires_on,
+        "campaign_name": campaign.name,
+        "sender_name": campaign.from_name or "The Learning Team",
+    }
+
+
+def destination(
+    *,
+    content: Content,
+    context: dict[str, str | int],
+    learner: Learner,
+    course: Course | None,
+    progress: CourseProgress | None,
+    survey_link: str,
+) -> str:
+    """Where the one CTA leads: the deep link that resumes the course, the survey, a URL, or
+    (for managers) a ready-to-send email to their report."""
+    if content.cta_target == "mailto":
+        script = templating.render_text(content.manager_script, context)
+        subject = quote(str(context["course_title"]))
+        return f"mailto:{learner.email}?subject={subject}&body={quote(script)}"
+    if content.cta_target == CtaTarget.SURVEY:
+        return survey_link
+    if content.cta_target == CtaTarget.URL and content.cta_url:
+        return content.cta_url
+    # Resume and next module both open the deep link: the LMS puts it at the point of
+    # interruption, which is the start of the next module.
+    if progress and progress.resume_url:
+        return progress.resume_url
+    if course and course.url:
+        return course.url
+    return settings.LMS_URL
+
+
+def _from_address(campaign: Campaign) -> str:
+    if campaign.from_email:
+        return formataddr((campaign.from_name, campaign.from_email))
+    return settings.DEFAULT_FROM_EMAIL
+
+
+def _message_domain() -> str:
+    address = settings.DEFAULT_FROM_EMAIL.rsplit("@", 1)[-1].strip(" >")
+    return address or "localhost"
+
+
+def render(
+    *,
+    content: Content,
+    campaign: Campaign,
+    audience: str,
+    learner: Learner,
+    manager: Manager | None,
+    course: Course | None,
+    progress: CourseProgress | None,
+    now: dt.datetime,
+    send: Send | None,
+    utm_content: str,
+    to: str,
+) -> RenderedEmail:
+    """Build one email. With ``send`` the links are tracked and signed for that send; without
+    it (preview, test send) the CTA leads straight to its destination."""
+    context = template_context(
+        learner=learner,
+        manager=manager,
+        course=course,
+        progress=progress,
+        campaign=campaign,
+        incentive=content.incentive,
+        now=now,
+    )
+    send_id = send.pk if send else None
+    # A preview or test send must not let staff unsubscribe or answer for the sample learner:
+    # its links lead to the "link not valid" page.
+    survey_link = links.survey_url(learner_id=learner.pk, send_id=send_id) if send else PREVIEW_LINK
+    target = destination(
+        content=content,
+        context=context,
+        learner=learner,
+        course=course,
+        progress=progress,
+        survey_link=survey_link,
+    )
+    if content.cta_target not in {"mailto", CtaTarget.SURVEY}:
+        target = links.with_utm(
+            target,
+            source=campaign.utm_source,
+            campaign=campaign.utm_campaign_value,
+            content=utm_content,
+        )
+    cta_href = links.click_url(send.pk) if send else target
+    cta_label = templating.render_subject(content.cta_label, context)
+    context["cta_label"] = cta_label
+    context["cta_url"] = cta_href
+
+    if audience == Audience.MANAGER and manager is not None:
+        opt_out = links.manager_optout_url(manager_id=manager.pk) if send else PREVIEW_LINK
+        unsubscribe_label = "Stop nudges about your team"
+    else:
+        opt_out = (
+            links.unsubscribe_url(learner_id=learner.pk, send_id=send_id) if send else PREVIEW_LINK
+        )
+        unsubscribe_label = "Unsubscribe from these reminders"
+
+    subject = templating.render_subject(content.subject, context)
+    preheader = templating.render_subject(content.preheader, context) if content.preheader else ""
+    script = (
+        templating.render_text(content.manager_script, context) if content.manager_script else ""
+    )
+    layout: dict[str, Any] = {
+        "subject": subject,
+        "preheader": preheader,
+        "cta_label": cta_label,
+        "cta_href": cta_href,
+        "script": script,
+        "unsubscribe_url": opt_out,
+        "unsubscribe_label": unsubscribe_label,
+        "postal_address": campaign.postal_address,
+        "sender_name": context["sender_name"],
+        "is_manager": audience == Audience.MANAGER,
+        "learner_name": context["full_name"],
+    }
+    text = render_to_string(
+        "emails/message-body.txt",
+        {**layout, "body": templating.render_text(content.body, context)},
+    )
+    html = render_to_string(
+        "emails/message-body.html",
+        # render_html escapes every value and adds only <p>/<br>.
+        {**layout, "body": mark_safe(templating.render_html(content.body, context))},  # noqa: S308
+    )
+    headers = {
+        "List-Unsubscribe": f"<{opt_out}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    if settings.UNSUBSCRIBE_MAILTO:
+        headers["List-Unsubscribe"] += f", <mailto:{settings.UNSUBSCRIBE_MAILTO}>"
+    if send is not None:
+        headers["Message-ID"] = f"<send-{send.pk}.{campaign.slug}@{_message_domain()}>"
+    metadata = {"send_id": str(send.pk)} if send else {}
+    return RenderedEmail(
+        subject=subject,
+        preheader=preheader,
+        text=text.strip() + "\n",
+        html=html,
+        from_email=_from_address(campaign),
+        to=to,
+        reply_to=[campaign.reply_to] if campaign.reply_to else [],
+        headers=headers,
+        destination_url=target,
+        metadata=metadata,
+        tags=[campaign.slug],
+    )
+
+
+def utm_content_for(step: Step | None, variant: Variant | None, kind: str) -> str:
+    if step is None:
+        return kind
+    return f"step{step.position}" + (f"-{variant.label}" if variant else "")
+
+
+def render_send(send: Send, *, progress: CourseProgress | None, now: dt.datetime) -> RenderedEmail:
+    """The email for one outbox row. The caller loads related rows in bulk (see delivery)."""
+    enrollment = send.enrollment
+    learner = send.learner
+    if send.kind == Send.Kind.STEP:
+        assert send.step is not None
+        content = step_content(send.step, send.variant, audience=send.audience)
+    elif send.kind == Send.Kind.WELCOME_BACK:
+        content = welcome_back_content(send.campaign)
+    else:
+        content = handoff_content()
+    return render(
+        content=content,
+        campaign=send.campaign,
+        audience=send.audience,
+        learner=learner,
+        manager=send.manager or learner.manager,
+        course=enrollment.course,
+        progress=progress,
+        now=now,
+        send=send,
+        utm_content=utm_content_for(send.step, send.variant, send.kind),
+        to=send.to_email,
+    )
+
+
+def render_preview(
+    *,
+    step: Step,
+    variant: Variant | None,
+    audience: str,
+    learner: Learner,
+    now: dt.datetime,
+    to: str = "",
+) -> RenderedEmail:
+    """A step as ``learner`` (or their manager) would get it, without tracking: for the admin's
+    preview and "send a test to me"."""
+    progress = (
+        CourseProgress.objects.filter(learner=learner, percent_complete__lt=100)
+        .select_related("course")
+        .order_by("-updated_at")
+        .first()
+    )
+    course = progress.course if progress else None
+    manager = learner.manager
+    return render(
+        content=step_content(step, variant, audience=audience),
+        campaign=step.campaign,
+        audience=audience,
+        learner=learner,
+        manager=manager,
+        course=course,
+        progress=progress,
+        now=now,
+        send=None,
+        utm_content=utm_content_for(step, variant, Send.Kind.STEP),
+        to=to or (manager.email if audience == Audience.MANAGER and manager else learner.email),
+    )

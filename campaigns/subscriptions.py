@@ -1,0 +1,83 @@
+"""What learners and managers do from an email: click, unsubscribe, answer the survey, opt out.
+
+Each takes effect at once: pending sends are skipped in the same transaction, and delivery
+checks again when it claims a send.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce
+
+from learners.models import Learner, Manager
+
+from .models import Audience, Enrollment, Send, SurveyResponse
+
+PENDING = (Send.Status.SCHEDULED, Send.Status.QUEUED)
+
+
+def record_click(*, send_id: int, now: dt.datetime) -> str:
+    """Count a click on a send and return the destination stored for it ("" if none)."""
+    Send.objects.filter(pk=send_id).update(
+        clicked_at=Coalesce(F("clicked_at"), now), click_count=F("click_count") + 1
+    )
+    return Send.objects.filter(pk=send_id).values_list("destination_url", flat=True).first() or ""
+
+
+@transaction.atomic
+def unsubscribe_learner(*, learner_id: int, now: dt.datetime, send_id: int | None = None) -> bool:
+    """Unsubscribe a learner from every campaign. Returns False if the learner is unknown.
+
+    Repeating it changes nothing: the first moment of unsubscribing is kept.
+    """
+    if not Learner.objects.filter(pk=learner_id).exists():
+        return False
+    Learner.objects.filter(pk=learner_id, unsubscribed_at__isnull=True).update(unsubscribed_at=now)
+    if send_id is not None:
+        Send.objects.filter(pk=send_id, learner_id=learner_id, unsubscribed_at__isnull=True).update(
+            unsubscribed_at=now
+        )
+    Enrollment.objects.filter(learner_id=learner_id, status=Enrollment.Status.ACTIVE).update(
+        status=Enrollment.Status.EXITED, ended_at=now, exit_reason="unsubscribed", next_due_at=None
+    )
+    Send.objects.filter(learner_id=learner_id, status__in=PENDING).update(
+        status=Send.Status.SKIPPED, skip_reason="learner unsubscribed"
+    )
+    return True
+
+
+@transaction.atomic
+def opt_out_manager(*, manager_id: int, now: dt.datetime) -> bool:
+    """Stop nudges and hand-offs to a manager; their reports stay subscribed."""
+    if not Manager.objects.filter(pk=manager_id).exists():
+        return False
+    Manager.objects.filter(pk=manager_id, nudges_opted_out_at__isnull=True).update(
+        nudges_opted_out_at=now
+    )
+    Send.objects.filter(
+        manager_id=manager_id, audience=Audience.MANAGER, status__in=PENDING
+    ).update(status=Send.Status.SKIPPED, skip_reason="manager opted out")
+    return True
+
+
+def record_survey_answer(
+    *, learner_id: int, send_id: int | None, reason: str, comment: str, now: dt.datetime
+) -> SurveyResponse:
+    """Store a "why did you stop?" answer; a second answer from the same email replaces it."""
+    campaign_id = (
+        Send.objects.filter(pk=send_id).values_list("campaign_id", flat=True).first()
+        if send_id
+        else None
+    )
+    values = {"reason": reason, "comment": comment[:2000], "created_at": now}
+    if send_id is not None and Send.objects.filter(pk=send_id, learner_id=learner_id).exists():
+        response, _ = SurveyResponse.objects.update_or_create(
+            learner_id=learner_id,
+            send_id=send_id,
+            defaults={**values, "campaign_id": campaign_id},
+        )
+        return response
+    return SurveyResponse.objects.create(learner_id=learner_id, **values)

@@ -1,0 +1,115 @@
+"""Pages a learner or manager reaches from an email. Each view checks the signed token and calls
+one function in :mod:`campaigns.subscriptions`."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core import signing
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from learners.models import Learner, Manager
+
+from . import links, subscriptions
+from .models import SurveyResponse
+
+
+class _Redirect(HttpResponseRedirect):
+    # A manager's CTA opens a ready-to-send email to their report.
+    allowed_schemes = ["http", "https", "mailto"]
+
+
+def _invalid(request: HttpRequest) -> HttpResponse:
+    return render(request, "pages/invalid-link.html", status=404)
+
+
+@require_http_methods(["GET", "HEAD"])
+def click(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        send_id = links.read_token(token, salt=links.SALT_CLICK)["s"]
+    except (signing.BadSignature, KeyError):
+        return _invalid(request)
+    destination = subscriptions.record_click(send_id=send_id, now=timezone.now())
+    if not destination:
+        return _invalid(request)
+    return _Redirect(destination)
+
+
+# RFC 8058: the one-click POST carries no cookie and no CSRF token. A GET only asks, because
+# mail scanners follow links.
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        value = links.read_token(token, salt=links.SALT_UNSUBSCRIBE)
+        learner = Learner.objects.get(pk=value["l"])
+    except (signing.BadSignature, KeyError, Learner.DoesNotExist):
+        return _invalid(request)
+    if request.method == "POST":
+        subscriptions.unsubscribe_learner(
+            learner_id=learner.pk, send_id=value.get("s"), now=timezone.now()
+        )
+        return render(request, "pages/unsubscribed.html", {"email": learner.email})
+    return render(
+        request,
+        "pages/unsubscribe-confirm.html",
+        {"email": learner.email, "already": learner.unsubscribed_at is not None},
+    )
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def manager_optout(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        manager = Manager.objects.get(
+            pk=links.read_token(token, salt=links.SALT_MANAGER_OPTOUT)["m"]
+        )
+    except (signing.BadSignature, KeyError, Manager.DoesNotExist):
+        return _invalid(request)
+    if request.method == "POST":
+        subscriptions.opt_out_manager(manager_id=manager.pk, now=timezone.now())
+        return render(request, "pages/manager-opted-out.html", {"email": manager.email})
+    return render(
+        request,
+        "pages/manager-optout-confirm.html",
+        {"email": manager.email, "already": manager.nudges_opted_out_at is not None},
+    )
+
+
+class SurveyForm(forms.Form):
+    reason = forms.ChoiceField(
+        choices=SurveyResponse.Reason.choices,
+        widget=forms.RadioSelect,
+        label="Why did you stop?",
+    )
+    comment = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        label="Anything else? (optional)",
+    )
+
+
+# The survey is reached from an email link; the token, not a cookie, says who is answering.
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+def survey(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        value = links.read_token(token, salt=links.SALT_SURVEY)
+        learner = Learner.objects.get(pk=value["l"])
+    except (signing.BadSignature, KeyError, Learner.DoesNotExist):
+        return _invalid(request)
+    form = SurveyForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        subscriptions.record_survey_answer(
+            learner_id=learner.pk,
+            send_id=value.get("s"),
+            reason=form.cleaned_data["reason"],
+            comment=form.cleaned_data["comment"],
+            now=timezone.now(),
+        )
+        return render(request, "pages/survey-thanks.html", {"first_name": learner.first_name})
+    return render(request, "pages/survey.html", {"form": form, "first_name": learner.first_name})
