@@ -363,6 +363,9 @@ class Send(models.Model):
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField()
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # When a pass last handed this queued send to a delivery task. A queued send whose task was
+    # lost (flushed broker) is handed over again once this is old enough.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     subject = models.CharField(max_length=300, blank=True)
     # Where the CTA leads, with UTM parameters; the click redirect goes only here.
