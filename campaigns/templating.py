@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.template import Context, Engine, Library, Template, TemplateSyntaxError
-from django.template.base import FilterExpression, Node, Variable
+from django.template.base import FilterExpression, Node, Variable, tag_re
 from django.template.defaultfilters import register as default_filters
 from django.template.defaulttags import ForNode, WithNode
 from django.template.defaulttags import register as default_tags
@@ -131,6 +131,20 @@ def _names_defined_by(node: Node) -> set[str]:
     return set()
 
 
+# Django's lexer reads a tag only when it opens and closes on one line; anything else is left as
+# text and would reach the learner as a literal "{{ first_name", so it is refused instead.
+_TAG_PAIRS = {"{{": "}}", "{%": "%}", "{#": "#}"}
+
+
+def _unclosed_tag(source: str) -> str | None:
+    for number, line in enumerate(source.splitlines(), start=1):
+        rest = tag_re.sub("", line)
+        for opener, closer in _TAG_PAIRS.items():
+            if opener in rest:
+                return f"“{opener}” on line {number} is not closed with “{closer}” on the same line"
+    return None
+
+
 @functools.lru_cache(maxsize=2048)
 def _compile(source: str) -> Template:
     return engine.from_string(source)
@@ -150,6 +164,9 @@ def validate_template(source: str, *, field: str = "template") -> None:
         elif "Invalid filter" in message:
             message += " — only these filters may be used: " + ", ".join(_ALLOWED_FILTERS)
         raise ValidationError(f"{field}: {message}", code="template_syntax") from None
+    unclosed = _unclosed_tag(source)
+    if unclosed:
+        raise ValidationError(f"{field}: {unclosed}", code="template_syntax")
 
     nodes = template.nodelist.get_nodes_by_type(Node)
     local_names: set[str] = set()
