@@ -1,0 +1,48 @@
+"""``manage.py run_pass [--now 2026-12-01T09:00:00Z] [--deliver]``: one evaluation pass."""
+
+from __future__ import annotations
+
+import datetime as dt
+from argparse import ArgumentParser
+from dataclasses import asdict
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from campaigns import delivery, engine
+
+
+def parse_moment(value: str) -> dt.datetime:
+    """An ISO 8601 moment with a zone (``Z`` or an offset)."""
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise CommandError(f"--now must be an ISO 8601 moment, not {value!r}") from None
+    if moment.tzinfo is None:
+        raise CommandError("--now needs a time zone, e.g. 2026-12-01T09:00:00Z")
+    return moment
+
+
+class Command(BaseCommand):
+    help = (
+        "Run one evaluation pass at --now (default: the current time). With --deliver, "
+        "deliver what it queued in this process instead of handing it to Celery workers."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--now", type=parse_moment, help="e.g. 2026-12-01T09:00:00Z")
+        parser.add_argument("--deliver", action="store_true", help="deliver synchronously")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        now: dt.datetime = options["now"] or timezone.now()
+        result = engine.run_pass(now=now, enqueue=not options["deliver"])
+        if result.skipped_locked:
+            self.stdout.write("another pass is running; nothing done")
+            return
+        self.stdout.write(" ".join(f"{k}={v}" for k, v in asdict(result).items()))
+        if options["deliver"]:
+            delivered = delivery.deliver_queued(now=now)
+            self.stdout.write(
+                "delivery: " + " ".join(f"{k}={v}" for k, v in asdict(delivered).items())
+            )
