@@ -9,13 +9,14 @@ and :func:`render_html`.
 
 from __future__ import annotations
 
+import enum
 import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.template import Context, Engine, Library, Template, TemplateSyntaxError
-from django.template.base import FilterExpression, Node, Variable, tag_re
+from django.template.base import FilterExpression, Node, Origin, Token, Variable, tag_re
 from django.template.defaultfilters import register as default_filters
 from django.template.defaulttags import ForNode, WithNode
 from django.template.defaulttags import register as default_tags
@@ -104,6 +105,10 @@ def _variables(obj: Any, depth: int = 0) -> Iterator[Variable]:
     """Every variable hanging off a node: its expressions, filter arguments and, for ``if``,
     the nested operator tree of its conditions."""
     if depth > 12 or obj is None or isinstance(obj, str | int | float | bool | Node):
+        return
+    # Tokens, origins, enums, classes and functions hold no template variables, and walking
+    # them reaches into the type system: half a second per template, for nothing.
+    if isinstance(obj, Token | Origin | enum.Enum | type) or callable(obj):
         return
     if isinstance(obj, Variable):
         yield obj
