@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import factory
+from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
 from campaigns.models import Campaign, Incentive, Segment, Step, Variant
@@ -120,3 +121,14 @@ class VariantFactory(factory.django.DjangoModelFactory[Variant]):
     step = factory.SubFactory(StepFactory)
     label = factory.Sequence(lambda n: "AB"[n % 2])
     weight = 50
+
+
+def staff_user(username: str, *groups: str) -> User:
+    """A staff member in the roles the ``0002_roles`` migration creates, e.g. "Viewers"."""
+    user = User.objects.create_user(
+        username, f"{username}@example.com", "pw-for-tests", is_staff=True
+    )
+    user.groups.set(Group.objects.filter(name__in=groups))
+    if len(groups) != user.groups.count():
+        raise ValueError(f"unknown role in {groups}")
+    return user

@@ -1,0 +1,312 @@
+"""The default drip from the seed article, as a campaign staff can launch in one click.
+
+Six emails over 21 days (or over days 0–7 for high-risk segments): "we saved your progress",
+the next module, a manager nudge, a micro-incentive, early access to a cohort course, and a
+final appeal. Each body is short (under 80 words) and has exactly one call to action: the
+button the layout adds, so the copy itself carries no links.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from email.utils import parseaddr
+
+from django.conf import settings
+from django.db import transaction
+
+from .models import Audience, Campaign, CtaTarget, Incentive, Segment, Step, Variant
+from .services import unique_campaign_slug
+
+BADGE_TITLE = "Comeback badge"
+EARLY_ACCESS_TITLE = "Early access to the next cohort"
+
+
+@dataclass(frozen=True)
+class BlueprintStep:
+    name: str
+    delay_days: int
+    compressed_delay_days: int
+    audience: str
+    subject: str
+    preheader: str
+    body: str
+    cta_label: str
+    cta_target: str = CtaTarget.RESUME
+    incentive: str = ""  # BADGE_TITLE or EARLY_ACCESS_TITLE
+    manager_subject: str = ""
+    manager_body: str = ""
+    manager_script: str = ""
+    # An A/B test of the subject line, the first thing worth testing (seed article).
+    variant_b_subject: str = ""
+
+
+STEPS: tuple[BlueprintStep, ...] = (
+    BlueprintStep(
+        name="We saved your progress",
+        delay_days=0,
+        compressed_delay_days=0,
+        audience=Audience.LEARNER,
+        subject="{{ first_name }}, we saved your progress in {{ course_title }}",
+        preheader="Pick up at {{ next_module }} in one click.",
+        body=(
+            "Hi {{ first_name }},\n\n"
+            "You're {{ percent_complete }}% through {{ course_title }}, and everything you've "
+            "done is saved. You finished {{ last_module }}; the button below opens "
+            "{{ next_module }} right where you stopped.\n\n"
+            "No need to start over."
+        ),
+        cta_label="Resume where you stopped",
+        variant_b_subject="Pick up {{ course_title }} where you left off",
+    ),
+    BlueprintStep(
+        name="Next module",
+        delay_days=3,
+        compressed_delay_days=1,
+        audience=Audience.LEARNER,
+        subject="Next up: {{ next_module }}",
+        preheader="About {{ minutes_remaining }} minutes to finish {{ course_title }}.",
+        body=(
+            "Hi {{ first_name }},\n\n"
+            "Your next step in {{ course_title }} is {{ next_module }}. You have about "
+            "{{ minutes_remaining }} minutes left to finish the whole course, less than a "
+            "lunch break.\n\n"
+            "Do one module today and the rest gets easier."
+        ),
+        cta_label="Start the next module",
+        cta_target=CtaTarget.NEXT_MODULE,
+    ),
+    BlueprintStep(
+        name="Manager nudge",
+        delay_days=7,
+        compressed_delay_days=2,
+        audience=Audience.BOTH,
+        subject="A quick check-in about {{ course_title }}",
+        preheader="Aim to finish by {{ finish_by }}.",
+        body=(
+            "Hi {{ first_name }},\n\n"
+            "{% if manager_first_name %}We've let {{ manager_first_name }} know you're partway "
+            "through{% else %}You're partway through{% endif %} {{ course_title }}. One short "
+            "session this week keeps it from slipping: start at {{ next_module }} and aim to "
+            "finish by {{ finish_by }}."
+        ),
+        cta_label="Resume the course",
+        manager_subject="{{ first_name }} paused {{ course_title }}: a 20-second nudge",
+        manager_body=(
+            "Hi {{ manager_first_name }},\n\n"
+            "{{ full_name }} paused {{ course_title }} at {{ last_module }} "
+            "({{ percent_complete }}% done, about {{ minutes_remaining }} minutes left). "
+            "A word from you is the nudge that works best. The button opens an email to "
+            "{{ first_name }} with the line below; send it as is or make it your own."
+        ),
+        manager_script=(
+            "Hi {{ first_name }}, I noticed you paused at {{ last_module }}. Can you finish it "
+            "by {{ finish_by }} so we can review your progress?"
+        ),
+    ),
+    BlueprintStep(
+        name="Micro-incentive",
+        delay_days=10,
+        compressed_delay_days=4,
+        audience=Audience.LEARNER,
+        subject="Finish {{ next_module }} and earn your {{ incentive_title }}",
+        preheader="A small badge for getting back on track.",
+        body=(
+            "Hi {{ first_name }},\n\n"
+            "Complete {{ next_module }} and you'll earn the {{ incentive_title }}: "
+            "{{ incentive_description }}. Your team will see it on your profile."
+            "{% if incentive_expires_on %}\n\nThe badge is yours if you finish by "
+            "{{ incentive_expires_on }}.{% endif %}"
+        ),
+        cta_label="Earn your badge",
+        incentive=BADGE_TITLE,
+    ),
+    BlueprintStep(
+        name="Cohort early access",
+        delay_days=14,
+        compressed_delay_days=5,
+        audience=Audience.LEARNER,
+        subject="{{ first_name }}, a seat for you in the next cohort",
+        preheader="Finish {{ course_title }} and join before registration opens.",
+        body=(
+            "Hi {{ first_name }},\n\n"
+            "Learners who finish {{ course_title }} get early access to "
+            "{{ incentive_value|default:'our next cohort course' }}: "
+            "{{ incentive_description }}.\n\n"
+            "You're {{ percent_complete }}% of the way there"
+            "{% if incentive_expires_on %}, and the offer is open until "
+            "{{ incentive_expires_on }}{% endif %}."
+        ),
+        cta_label="Finish and claim your seat",
+        incentive=EARLY_ACCESS_TITLE,
+    ),
+    BlueprintStep(
+        name="Final appeal",
+        delay_days=21,
+        compressed_delay_days=7,
+        audience=Audience.LEARNER,
+        subject="Last reminder: {{ course_title }} is waiting",
+        preheader="Your progress is still saved.",
+        body=(
+            "Hi {{ first_name }},\n\n"
+            "This is our last reminder about {{ course_title }}. Your progress is saved at "
+            "{{ next_module }}, with about {{ minutes_remaining }} minutes to go.\n\n"
+            "After this we'll stop emailing you about it"
+            "{% if manager_first_name %} and leave it with {{ manager_first_name }}{% endif %}."
+        ),
+        cta_label="Finish the course",
+    ),
+)
+
+WELCOME_BACK_SUBJECT = "Welcome back, {{ first_name }}!"
+WELCOME_BACK_BODY = (
+    "Hi {{ first_name }},\n\n"
+    "Good to see you back in {{ course_title }}. Keep the momentum: {{ next_module }} is next. "
+    "Your {{ incentive_title }} is on your profile."
+)
+
+DEMO_POSTAL_ADDRESS = "Example Corp, 1 Learning Way, 10115 Berlin, Germany"
+DEMO_SEGMENTS: tuple[dict[str, object], ...] = (
+    {
+        "name": "Inactive 30–59 days",
+        "description": "Paused a month or two ago: the full 21-day drip.",
+        "min_inactive_days": 30,
+        "max_inactive_days": 59,
+    },
+    {
+        "name": "Inactive 60–89 days",
+        "description": "Gone for two to three months.",
+        "min_inactive_days": 60,
+        "max_inactive_days": 89,
+    },
+    {
+        "name": "Inactive 90+ days",
+        "description": "Gone for a quarter or more: the last try before sunsetting.",
+        "min_inactive_days": 90,
+    },
+    {
+        "name": "Compliance, inactive 14+ days (high risk)",
+        "description": "An unfinished compliance course: compressed timing (days 0–7).",
+        "min_inactive_days": 14,
+        "course_types": "compliance",
+    },
+)
+DEMO_CAMPAIGN_SLUG = "win-back-inactive-30-59-days"
+
+
+def _incentives() -> dict[str, Incentive]:
+    """The blueprint's two incentives, shared by every campaign made from it."""
+    specs = {
+        BADGE_TITLE: {
+            "kind": Incentive.Kind.BADGE,
+            "description": "a badge on your learning profile for getting back on track",
+            "expires_in_days": 14,
+        },
+        EARLY_ACCESS_TITLE: {
+            "kind": Incentive.Kind.EARLY_ACCESS,
+            "description": "a reserved seat before registration opens to everyone",
+            "value": "the next live cohort course",
+            "expires_in_days": 14,
+        },
+    }
+    found: dict[str, Incentive] = {}
+    for title, defaults in specs.items():
+        # Staff may have made copies of an incentive by hand; any one of them will do.
+        incentive = Incentive.objects.filter(title=title).order_by("pk").first()
+        found[title] = incentive or Incentive.objects.create(title=title, **defaults)
+    return found
+
+
+def _default_from_email() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+
+
+@transaction.atomic
+def create_blueprint_campaign(
+    *,
+    name: str,
+    segment: Segment,
+    compressed: bool = False,
+    now: dt.datetime,
+    from_name: str = "The Learning Team",
+    from_email: str = "",
+    postal_address: str = "",
+    slug: str = "",
+) -> Campaign:
+    """A draft campaign with the six blueprint steps, ready to review and launch.
+
+    ``compressed`` packs the same six emails into days 0–7, for high-risk segments
+    (compliance, customer-facing roles) where three weeks is too slow. The sender address
+    defaults to ``DEFAULT_FROM_EMAIL``; without a postal address the campaign cannot be
+    launched until staff add one.
+    """
+    incentives = _incentives()
+    timing = "days 0–7, compressed" if compressed else "days 0–21"
+    campaign = Campaign.objects.create(
+        name=name,
+        slug=slug or unique_campaign_slug(name),
+        description=f"The 6-email re-engagement blueprint ({timing}), created {now:%d %B %Y}.",
+        segment=segment,
+        # A reactivation counts within 14 days when the drip itself lasts a week.
+        goal_window_days=14 if compressed else 30,
+        # Five emails can fall in one week of the compressed drip; the default cap of three
+        # would silently stretch it back out.
+        weekly_cap=5 if compressed else 3,
+        welcome_back_enabled=True,
+        welcome_back_subject=WELCOME_BACK_SUBJECT,
+        welcome_back_body=WELCOME_BACK_BODY,
+        welcome_back_incentive=incentives[BADGE_TITLE],
+        from_name=from_name,
+        from_email=from_email or _default_from_email(),
+        postal_address=postal_address,
+    )
+    variants: list[Variant] = []
+    for position, spec in enumerate(STEPS, start=1):
+        day = spec.compressed_delay_days if compressed else spec.delay_days
+        step = Step.objects.create(
+            campaign=campaign,
+            position=position,
+            name=f"Day {day}: {spec.name}",
+            delay_days=day,
+            audience=spec.audience,
+            subject=spec.subject,
+            preheader=spec.preheader,
+            body=spec.body,
+            cta_label=spec.cta_label,
+            cta_target=spec.cta_target,
+            incentive=incentives[spec.incentive] if spec.incentive else None,
+            manager_subject=spec.manager_subject,
+            manager_body=spec.manager_body,
+            manager_script=spec.manager_script,
+        )
+        if spec.variant_b_subject:
+            # A keeps the step's copy; B changes only the subject, so the test measures it.
+            variants.append(Variant(step=step, label="A", weight=50))
+            variants.append(
+                Variant(step=step, label="B", weight=50, subject=spec.variant_b_subject)
+            )
+    Variant.objects.bulk_create(variants)
+    return campaign
+
+
+@transaction.atomic
+def ensure_demo_campaign(*, now: dt.datetime) -> Campaign:
+    """The demo's segments and its blueprint campaign on “Inactive 30–59 days”, created once.
+
+    Safe to run again: existing segments and the campaign are left as staff edited them.
+    """
+    segments: dict[str, Segment] = {}
+    for spec in DEMO_SEGMENTS:
+        fields = dict(spec)
+        name = str(fields.pop("name"))
+        segments[name], _ = Segment.objects.get_or_create(name=name, defaults=fields)
+    existing = Campaign.objects.filter(slug=DEMO_CAMPAIGN_SLUG).first()
+    if existing is not None:
+        return existing
+    return create_blueprint_campaign(
+        name="Win back: inactive 30–59 days",
+        segment=segments["Inactive 30–59 days"],
+        now=now,
+        postal_address=DEMO_POSTAL_ADDRESS,
+        slug=DEMO_CAMPAIGN_SLUG,
+    )
