@@ -1,0 +1,178 @@
+"""Recording what learners did in the LMS, and keeping ``last_active_at`` right.
+
+Events arrive late, twice and out of order (LMS retries, a CSV of last month sent after the API
+already delivered today's). Two rules make that harmless: an event id is stored once, and
+``last_active_at`` only ever moves forward.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Case, DateTimeField, Q, Value, When
+
+from .models import ActivityEvent, Course, Learner
+from .serializers import ActivityEventInSerializer
+
+# Keeps each UPDATE's CASE and IN list to a size every database plans quickly.
+UPDATE_CHUNK = 500
+# Below SQLite's and PostgreSQL's limits on query parameters.
+LOOKUP_CHUNK = 900
+
+
+@dataclass(frozen=True)
+class EventError:
+    """Why the event at ``index`` of a batch was refused."""
+
+    index: int
+    event_id: str | None
+    errors: dict[str, list[str]]
+
+
+@dataclass
+class BatchResult:
+    """What a batch of events did: stored, already known, refused."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    errors: list[EventError] = field(default_factory=list)
+
+    @property
+    def all_refused(self) -> bool:
+        return bool(self.errors) and not (self.accepted or self.duplicates)
+
+
+def chunked(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    """Slices of ``values`` of at most ``size`` items."""
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def ids_by_external_id(
+    model: type[Learner] | type[Course], external_ids: Iterable[str]
+) -> dict[str, int]:
+    """Map LMS ids to primary keys for the ones that exist, a few queries for any number."""
+    wanted = sorted(set(external_ids))
+    found: dict[str, int] = {}
+    for chunk in chunked(wanted, LOOKUP_CHUNK):
+        found.update(model.objects.filter(external_id__in=chunk).values_list("external_id", "pk"))
+    return found
+
+
+def existing_event_ids(event_ids: Iterable[str]) -> set[str]:
+    """The event ids among ``event_ids`` that are already stored."""
+    wanted = sorted(set(event_ids))
+    found: set[str] = set()
+    for chunk in chunked(wanted, LOOKUP_CHUNK):
+        found.update(
+            ActivityEvent.objects.filter(external_id__in=chunk).values_list(
+                "external_id", flat=True
+            )
+        )
+    return found
+
+
+def advance_last_active(*, latest: Mapping[int, dt.datetime]) -> int:
+    """Move each learner's ``last_active_at`` forward to ``latest[learner_id]``, never backward.
+
+    One UPDATE per chunk of learners; the WHERE clause compares against the stored value at
+    write time, so two concurrent batches cannot move a learner back either. Returns how many
+    learners moved.
+    """
+    moved = 0
+    for chunk in chunked(sorted(latest.items()), UPDATE_CHUNK):
+        new_value = Case(
+            *(When(pk=learner_id, then=Value(moment)) for learner_id, moment in chunk),
+            output_field=DateTimeField(),
+        )
+        moved += (
+            Learner.objects.filter(pk__in=[learner_id for learner_id, _ in chunk])
+            .filter(Q(last_active_at__isnull=True) | Q(last_active_at__lt=new_value))
+            .update(last_active_at=new_value)
+        )
+    return moved
+
+
+def latest_by_learner(events: Iterable[ActivityEvent]) -> dict[int, dt.datetime]:
+    """The most recent ``occurred_at`` per learner among ``events``."""
+    latest: dict[int, dt.datetime] = {}
+    for event in events:
+        current = latest.get(event.learner_id)
+        if current is None or event.occurred_at > current:
+            latest[event.learner_id] = event.occurred_at
+    return latest
+
+
+def _event_id_of(item: object) -> str | None:
+    if isinstance(item, dict):
+        value = item.get("event_id")
+        if isinstance(value, str | int):
+            return str(value)
+    return None
+
+
+def record_events(*, payload: Sequence[object], now: dt.datetime) -> BatchResult:
+    """Store a batch of LMS events and move the learners' ``last_active_at`` forward.
+
+    Each event is checked on its own: a bad one is reported by its position and the valid ones
+    are stored. An event whose id is already stored (or appeared earlier in the batch) is a
+    duplicate: it changes nothing and is not an error, so an LMS can safely retry a batch.
+    A handful of queries per batch, however many events it holds.
+    """
+    result = BatchResult()
+    shaped: list[tuple[int, dict[str, Any]]] = []
+    for index, item in enumerate(payload):
+        serializer = ActivityEventInSerializer(data=item, context={"now": now})
+        if serializer.is_valid():
+            shaped.append((index, serializer.validated_data))
+        else:
+            result.errors.append(
+                EventError(index=index, event_id=_event_id_of(item), errors=serializer.errors)
+            )
+
+    stored = existing_event_ids(data["event_id"] for _, data in shaped)
+    learners = ids_by_external_id(Learner, (data["learner_id"] for _, data in shaped))
+    courses = ids_by_external_id(
+        Course, (data["course_id"] for _, data in shaped if data.get("course_id"))
+    )
+
+    new_events: list[ActivityEvent] = []
+    for index, data in shaped:
+        event_id = data["event_id"]
+        if event_id in stored:
+            result.duplicates += 1
+            continue
+        problems: dict[str, list[str]] = {}
+        learner_pk = learners.get(data["learner_id"])
+        if learner_pk is None:
+            problems["learner_id"] = [f"No learner has the LMS id {data['learner_id']!r}."]
+        course_ext = data.get("course_id") or None
+        course_pk = courses.get(course_ext) if course_ext else None
+        if course_ext and course_pk is None:
+            problems["course_id"] = [f"No course has the LMS id {course_ext!r}."]
+        if problems or learner_pk is None:
+            result.errors.append(EventError(index=index, event_id=event_id, errors=problems))
+            continue
+        stored.add(event_id)
+        new_events.append(
+            ActivityEvent(
+                external_id=event_id,
+                learner_id=learner_pk,
+                course_id=course_pk,
+                kind=data["kind"],
+                occurred_at=data["occurred_at"],
+            )
+        )
+
+    with transaction.atomic():
+        # ignore_conflicts: a concurrent request carrying the same event may have stored it
+        # since the check above; the event is then simply already there.
+        ActivityEvent.objects.bulk_create(new_events, batch_size=1000, ignore_conflicts=True)
+        advance_last_active(latest=latest_by_learner(new_events))
+    result.accepted = len(new_events)
+    result.errors.sort(key=lambda error: error.index)
+    return result

@@ -1,0 +1,8 @@
+"""``manage.py import_activity FILE``: the same as ``import_data activity FILE``."""
+
+from .import_data import Command as ImportDataCommand
+
+
+class Command(ImportDataCommand):
+    help = "Import activity from a CSV or XLSX file (see import_data)."
+    kind = "activity"
