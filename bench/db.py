@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from typing import LiteralString
 from urllib.parse import urlsplit, urlunsplit
@@ -87,6 +88,19 @@ def scalar(url: str, query: LiteralString, params: Sequence[object] = ()) -> int
     with connect(url) as conn:
         row = conn.execute(query, params).fetchone()
     return int(str(row[0])) if row and row[0] is not None else 0
+
+
+def commit_latency_ms(url: str, commits: int = 200) -> float:
+    """The time one small committed write takes: what every per-row ``save()`` pays."""
+    with connect(url) as conn:
+        conn.execute("CREATE TABLE bench_commit_probe (x int)")
+        try:
+            started = time.perf_counter()
+            for _ in range(commits):
+                conn.execute("INSERT INTO bench_commit_probe VALUES (1)")
+            return (time.perf_counter() - started) / commits * 1000
+        finally:
+            conn.execute("DROP TABLE bench_commit_probe")
 
 
 def vacuum_analyze(url: str, tables: tuple[str, ...] = ()) -> None:

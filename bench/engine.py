@@ -209,6 +209,7 @@ class Throughput:
     complete: bool
     worker_peak_mb: float
     pool_peak_mb: float
+    load_before: float
     note: str = ""
 
     @property
@@ -224,9 +225,11 @@ def measure_workers(
     env: dict[str, str],
     enqueue: Callable[[], float],
     target: int,
+    settled: Callable[[], bool] = lambda: True,
 ) -> Throughput:
     """Start 2 worker processes, enqueue, and wait (bounded) until the sink has ``target``
-    more messages. ``enqueue`` returns the wall-clock time its first task was sent."""
+    more messages. ``enqueue`` returns the wall-clock time its first task was sent; the
+    workers are stopped once ``settled()`` (bounded too), so they can record what they sent."""
     redis.Redis.from_url(BROKER_URL).flushdb()
     worker = run.procs.start(
         name,
@@ -251,6 +254,7 @@ def measure_workers(
     )
     try:
         wait_for_log(worker, " ready.", timeout=120)
+        load_before = os.getloadavg()[0]
         base = sink_count(run)
         started = enqueue()
         timeout = (
@@ -284,6 +288,9 @@ def measure_workers(
             time.sleep(0.25)
         delivered = (status.count if status else base) - base
         finished = status.last if status and delivered else time.time()
+        settle_deadline = time.monotonic() + 60
+        while worker.running() and not settled() and time.monotonic() < settle_deadline:
+            time.sleep(0.5)
         return Throughput(
             messages=delivered,
             target=target,
@@ -291,6 +298,7 @@ def measure_workers(
             complete=delivered >= target,
             worker_peak_mb=main_peak,
             pool_peak_mb=pool_peak,
+            load_before=load_before,
             note=note,
         )
     finally:
@@ -321,6 +329,7 @@ def deliver(run: Run, *, campaign: int, target: int) -> None:
         env=run.env(DJANGO_SETTINGS_MODULE="reengagement.settings", LOG_LEVEL="INFO"),
         enqueue=enqueue,
         target=target,
+        settled=lambda: send_counts(run).get("sending", 0) == 0,
     )
     run.results["delivery"] = result
     run.results["after_delivery"] = send_counts(run)
@@ -380,10 +389,22 @@ def machine(run: Run) -> list[tuple[str, str]]:
         text=True,
         check=False,
     ).stdout.strip()
+    url_ok = db.exists(run.url)
     return [
         ("cores (nproc)", str(os.cpu_count())),
+        (
+            "load average (1 min) at start / end",
+            f"{run.results.get('load_start', 0.0):.2f} / {os.getloadavg()[0]:.2f}"
+            " (other work on the machine skews every figure)",
+        ),
         ("RAM", f"{psutil.virtual_memory().total / 2**30:.1f} GiB"),
-        ("PostgreSQL", db.server_version(run.url) if db.exists(run.url) else "?"),
+        ("PostgreSQL", db.server_version(run.url) if url_ok else "?"),
+        (
+            "PostgreSQL commit latency",
+            f"{db.commit_latency_ms(run.url):.1f} ms (fsync on; what each per-row save pays)"
+            if url_ok
+            else "?",
+        ),
         ("Python", platform.python_version()),
         ("commit", commit or "?"),
         ("benchmark now", run.now.isoformat()),
@@ -453,7 +474,8 @@ def build_report(run: Run) -> Report:
         report.add(
             "bare loop (2 processes, pre-rendered, no DB)",
             f"{rate(bare_result.per_second, ' emails/s')} "
-            f"({bare_result.messages:,} in {seconds(bare_result.seconds)}"
+            f"({bare_result.messages:,} in {seconds(bare_result.seconds)}, "
+            f"load before {bare_result.load_before:.1f}"
             f"{'; ' + bare_result.note if bare_result.note else ''})",
             f"reference ≈ {REFERENCE_BARE_RATE:.0f}/s",
         )
@@ -471,7 +493,8 @@ def build_report(run: Run) -> Report:
         report.add(
             "delivery (2 worker processes → SMTP sink)",
             f"{rate(delivery.per_second, ' emails/s')}{share_text} "
-            f"({delivery.messages:,} of {delivery.target:,} in {seconds(delivery.seconds)}"
+            f"({delivery.messages:,} of {delivery.target:,} in {seconds(delivery.seconds)}, "
+            f"load before {delivery.load_before:.1f}"
             f"{'; ' + delivery.note if delivery.note else ''})",
             target,
             ok,
@@ -675,6 +698,7 @@ def main(argv: list[str] | None = None) -> int:
     url = db.bench_url()
     with Processes(run_dir) as procs:
         run = Run(args=args, now=now, url=url, run_dir=run_dir, procs=procs)
+        run.results["load_start"] = os.getloadavg()[0]
         try:
             benchmark(run)
         except KeyboardInterrupt:

@@ -246,7 +246,9 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--profile", type=Path)
     args = parser.parse_args()
+    started = time.perf_counter()
     result = PHASES[args.phase](args)
+    result.setdefault("phase_seconds", time.perf_counter() - started)
     args.out.write_text(json.dumps(result, default=str, indent=2))
 
 

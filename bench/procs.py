@@ -40,18 +40,18 @@ class Proc:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
-    def stop(self, grace: float = 10.0) -> None:
-        """SIGTERM to the whole group (a warm shutdown for Celery), SIGKILL after ``grace``."""
-        if self.popen.poll() is not None:
-            self._reap_group()
-            return
-        self._signal(signal.SIGTERM)
-        try:
-            self.popen.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            self._signal(signal.SIGKILL)
-            self.popen.wait(timeout=10)
+    def stop(self, grace: float = 20.0) -> None:
+        """SIGTERM to the child (for Celery, a warm shutdown: tasks under way finish), then
+        SIGKILL to its whole group after ``grace`` or once it is gone."""
+        if self.popen.poll() is None:
+            # Only the main process: pool processes told directly would die mid-task.
+            with contextlib.suppress(ProcessLookupError):
+                self.popen.send_signal(signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.popen.wait(timeout=grace)
         self._reap_group()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.popen.wait(timeout=10)
 
     def _reap_group(self) -> None:
         # Pool children can outlive their parent for a moment; none may outlive the benchmark.
