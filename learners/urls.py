@@ -1,3 +1,11 @@
-from django.urls import URLPattern, URLResolver
+"""The activity API and its OpenAPI description (mounted under ``/api/``)."""
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from django.urls import URLPattern, URLResolver, path
+from drf_spectacular.views import SpectacularAPIView
+
+from .api import ActivityEventsView
+
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("v1/activity/events/", ActivityEventsView.as_view(), name="activity-events"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+]
