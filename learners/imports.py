@@ -13,7 +13,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.results import Result
 
-from .resources import RESOURCES
+from .resources import RESOURCES, normalize_header
 
 FORMATS = {"csv": CSV, "xlsx": XLSX}
 
@@ -97,7 +97,7 @@ def read_dataset(*, data: bytes, file_format: str) -> tablib.Dataset:
 
 def check_columns(*, kind: str, dataset: tablib.Dataset) -> None:
     """Refuse a file that lacks a column every row needs, naming it and the columns found."""
-    headers = [str(header or "").strip().lower() for header in dataset.headers]
+    headers = [normalize_header(header) for header in dataset.headers]
     missing = [column for column in REQUIRED_COLUMNS[kind] if column not in headers]
     if missing:
         raise UnreadableFile(

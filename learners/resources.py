@@ -120,6 +120,11 @@ class ExternalIdWidget(widgets.Widget):
         return "" if value is None else str(value.external_id)
 
 
+def normalize_header(header: Any) -> str:
+    """``" External ID "`` → ``external_id``: headers typed by people still match columns."""
+    return "_".join(str(header or "").lower().split())
+
+
 def _cell_text(value: Any) -> Any:
     """Tidy one cell: strip text, undo formula neutralizing, and turn the floats a spreadsheet
     makes of whole numbers (LMS id 1042 read back as 1042.0) into integers."""
@@ -199,9 +204,7 @@ class BaseLearnerDataResource(resources.ModelResource):
         return [field for field in super().get_import_fields() if not field.readonly]
 
     def before_import(self, dataset: Any, **kwargs: Any) -> None:
-        dataset.headers = [
-            str(header).strip().lower() if header is not None else "" for header in dataset.headers
-        ]
+        dataset.headers = [normalize_header(header) for header in dataset.headers]
 
     def before_import_row(self, row: dict[str, Any], **kwargs: Any) -> None:
         for key, value in row.items():

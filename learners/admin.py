@@ -1,0 +1,243 @@
+"""Admin for learners and their data: browse, import and export (CSV, XLSX).
+
+Imports go through django-import-export's dry-run preview. Unlike its default, a file with some
+bad rows can still be confirmed: the preview lists the bad rows with their errors and says how
+many good rows will be imported.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from django.contrib import admin, messages
+from django.db.models import Count, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
+from import_export.admin import ImportExportModelAdmin
+from import_export.formats.base_formats import CSV, XLSX
+from import_export.results import Result
+
+from .imports import summarize
+from .models import ActivityEvent, Course, CourseProgress, Learner, Manager
+from .resources import (
+    ActivityEventResource,
+    CourseProgressResource,
+    CourseResource,
+    LearnerResource,
+)
+
+if TYPE_CHECKING:
+    ManagerAdminBase = admin.ModelAdmin[Manager]
+else:
+    # ModelAdmin is generic only in the type stubs.
+    ManagerAdminBase = admin.ModelAdmin
+
+# Listing every bad row's number in a message is useful up to a point; the preview has them all.
+MAX_ROWS_IN_MESSAGE = 20
+
+
+def _row_numbers(numbers: list[int]) -> str:
+    shown = ", ".join(str(number) for number in numbers[:MAX_ROWS_IN_MESSAGE])
+    more = len(numbers) - MAX_ROWS_IN_MESSAGE
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+class LearnerDataAdmin(ImportExportModelAdmin):
+    """Import and export in CSV and XLSX, good rows imported even when some are bad."""
+
+    formats = [CSV, XLSX]
+    import_template_name = "admin/learners/import.html"
+
+    def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        response = super().import_action(request, **kwargs)
+        context = getattr(response, "context_data", None)
+        result = context.get("result") if context else None
+        if not isinstance(response, TemplateResponse) or context is None or result is None:
+            return response
+        summary = summarize(kind="rows", result=result, dry_run=True)
+        if result.has_errors():
+            return response
+        good = summary.created + summary.updated + summary.unchanged
+        text = (
+            f"{_plural(good, 'row')} will be imported: {summary.created} new, "
+            f"{summary.updated} updated, {summary.unchanged} unchanged."
+        )
+        if summary.errors:
+            numbers = sorted({error.row for error in summary.errors})
+            text += (
+                f" {_plural(len(numbers), 'row')} with errors will be left out "
+                f"(row {_row_numbers(numbers)}; rows count from the first after the header)."
+            )
+            # import-export withholds the confirm form when any row is invalid.
+            if "confirm_form" not in context and good:
+                context["confirm_form"] = self.create_confirm_form(
+                    request, import_form=context["form"]
+                )
+        context["import_summary"] = text
+        return response
+
+    def add_success_message(self, result: Result, request: HttpRequest) -> None:
+        summary = summarize(kind="rows", result=result, dry_run=False)
+        if summary.file_errors:
+            messages.error(request, "Nothing was imported: " + "; ".join(summary.file_errors))
+            return
+        text = (
+            f"Import finished: {summary.created} new, {summary.updated} updated, "
+            f"{summary.unchanged} unchanged {self.model._meta.verbose_name_plural}."
+        )
+        if summary.errors:
+            numbers = sorted({error.row for error in summary.errors})
+            text += (
+                f" {_plural(len(numbers), 'row')} with errors not imported: "
+                f"row {_row_numbers(numbers)}."
+            )
+            messages.warning(request, text)
+        else:
+            messages.success(request, text)
+
+
+class ContactabilityFilter(admin.SimpleListFilter):
+    title = "contactability"
+    parameter_name = "contact"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("contactable", "Contactable"),
+            ("unsubscribed", "Unsubscribed"),
+            ("suppressed", "Suppressed (bounce or complaint)"),
+            ("sunset", "Sunset"),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if value == "contactable":
+            return queryset.filter(
+                unsubscribed_at__isnull=True, suppressed_at__isnull=True, sunset_at__isnull=True
+            )
+        if value in {"unsubscribed", "suppressed", "sunset"}:
+            return queryset.filter(**{f"{value}_at__isnull": False})
+        return queryset
+
+
+@admin.register(Learner)
+class LearnerAdmin(LearnerDataAdmin):
+    resource_classes = [LearnerResource]
+    list_display = (
+        "external_id",
+        "email",
+        "full_name",
+        "role",
+        "team",
+        "manager",
+        "last_active_at",
+        "completion_rate",
+        "contactability",
+    )
+    list_filter = (ContactabilityFilter, "role", "team", "time_zone")
+    list_select_related = ("manager",)
+    search_fields = ("external_id", "email", "first_name", "last_name")
+    raw_id_fields = ("manager",)
+    date_hierarchy = "last_active_at"
+    # Contactability is changed only by the learner (unsubscribe), the ESP (bounce, complaint)
+    # and the engine (sunset); staff see it but cannot re-subscribe anyone by editing a form.
+    readonly_fields = (
+        "contactability",
+        "unsubscribed_at",
+        "suppressed_at",
+        "suppression_reason",
+        "sunset_at",
+        "completion_rate",
+        "created_at",
+        "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("external_id", "email", "first_name", "last_name")}),
+        ("Organisation", {"fields": ("role", "team", "manager", "time_zone", "locale")}),
+        ("Activity", {"fields": ("last_active_at", "completion_rate")}),
+        (
+            "Contactability",
+            {
+                "fields": (
+                    "contactability",
+                    "unsubscribed_at",
+                    "suppressed_at",
+                    "suppression_reason",
+                    "sunset_at",
+                )
+            },
+        ),
+        ("Record", {"fields": ("created_at", "updated_at")}),
+    )
+
+    @admin.display(description="name", ordering="last_name")
+    def full_name(self, learner: Learner) -> str:
+        return learner.full_name
+
+    @admin.display(description="contactability")
+    def contactability(self, learner: Learner) -> str:
+        if learner.suppressed_at:
+            reason = learner.get_suppression_reason_display() or "suppressed"
+            return f"Suppressed ({reason.lower()})"
+        if learner.unsubscribed_at:
+            return "Unsubscribed"
+        if learner.sunset_at:
+            return "Sunset"
+        return "Contactable"
+
+
+@admin.register(Manager)
+class ManagerAdmin(ManagerAdminBase):
+    list_display = ("email", "name", "learner", "report_count", "nudges_opted_out_at")
+    list_select_related = ("learner",)
+    search_fields = ("email", "name")
+    raw_id_fields = ("learner",)
+    readonly_fields = ("created_at",)
+    list_filter = (("nudges_opted_out_at", admin.EmptyFieldListFilter),)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Manager]:
+        return super().get_queryset(request).annotate(report_total=Count("reports"))
+
+    @admin.display(description="reports", ordering="report_total")
+    def report_count(self, manager: Manager) -> int:
+        return int(getattr(manager, "report_total", 0))
+
+
+@admin.register(Course)
+class CourseAdmin(LearnerDataAdmin):
+    resource_classes = [CourseResource]
+    list_display = ("title", "external_id", "course_type", "url")
+    list_filter = ("course_type",)
+    search_fields = ("title", "external_id")
+
+
+@admin.register(CourseProgress)
+class CourseProgressAdmin(LearnerDataAdmin):
+    resource_classes = [CourseProgressResource]
+    list_display = (
+        "learner",
+        "course",
+        "percent_complete",
+        "last_module",
+        "next_module",
+        "minutes_remaining",
+        "updated_at",
+    )
+    list_filter = ("course__course_type", "course")
+    list_select_related = ("learner", "course")
+    search_fields = ("learner__external_id", "learner__email", "course__title")
+    raw_id_fields = ("learner", "course")
+
+
+@admin.register(ActivityEvent)
+class ActivityEventAdmin(LearnerDataAdmin):
+    resource_classes = [ActivityEventResource]
+    list_display = ("external_id", "learner", "course", "kind", "occurred_at", "received_at")
+    list_filter = ("kind",)
+    list_select_related = ("learner", "course")
+    search_fields = ("external_id", "learner__external_id", "learner__email")
+    raw_id_fields = ("learner", "course")
+    readonly_fields = ("received_at",)

@@ -1,0 +1,64 @@
+"""Exports from the admin: spreadsheet formulas are neutralized in CSV and XLSX."""
+
+from __future__ import annotations
+
+import tablib
+from django.urls import reverse
+
+from learners.resources import LearnerResource, neutralize_formula
+from tests.factories import LearnerFactory, ManagerFactory
+
+DANGEROUS = {
+    "first_name": '=HYPERLINK("http://evil.example","Click")',
+    "last_name": "+1+2",
+    "role": "-2+3",
+    "team": "@SUM(A1)",
+    "locale": "\tcmd",
+}
+
+
+def export(client, file_format: str) -> tablib.Dataset:
+    fields = LearnerResource().get_export_order()
+    response = client.post(
+        reverse("admin:learners_learner_export"),
+        {
+            "format": {"csv": "0", "xlsx": "1"}[file_format],
+            "resource": "0",
+            **{f"learnerresource_{name}": "on" for name in fields},
+        },
+    )
+    assert response.status_code == 200, response.content[:500]
+    content = response.content
+    return tablib.Dataset().load(content.decode() if file_format == "csv" else content, file_format)
+
+
+def test_neutralize_covers_every_trigger_character():
+    for value in ["=1", "+1", "-1", "@x", "\tx", "\rx"]:
+        assert neutralize_formula(value) == "'" + value
+    assert neutralize_formula("Ana") == "Ana"
+    assert neutralize_formula(5) == 5
+
+
+def test_csv_and_xlsx_exports_neutralize_formulas(client, importer):
+    manager = ManagerFactory.create(email="boss@example.com", name="@boss")
+    LearnerFactory.create(external_id="L1", email="ana@example.com", manager=manager, **DANGEROUS)
+    client.force_login(importer)
+
+    for file_format in ("csv", "xlsx"):
+        row = export(client, file_format).dict[0]
+        assert row["external_id"] == "L1"
+        assert row["manager_email"] == "boss@example.com"
+        assert row["manager_name"] == "'@boss"
+        for column, value in DANGEROUS.items():
+            assert row[column] == "'" + value, (file_format, column)
+
+
+def test_an_export_imports_back_unchanged(client, importer, now):
+    LearnerFactory.create(external_id="L1", email="ana@example.com", **DANGEROUS)
+    client.force_login(importer)
+    exported = export(client, "csv")
+
+    result = LearnerResource(now=now).import_data(exported, dry_run=False)
+
+    assert result.totals["skip"] == 1
+    assert not result.has_validation_errors()
