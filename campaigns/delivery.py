@@ -112,7 +112,11 @@ def classify(exc: BaseException) -> Outcome:
 
 
 def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:1000]
+    try:
+        text = str(exc)
+    except Exception:  # some ESP errors build their text from a response that may be missing
+        text = repr(exc.args)
+    return f"{type(exc).__name__}: {text}"[:1000]
 
 
 def _skip_reason(send: Send) -> str:
@@ -238,9 +242,13 @@ def _claim(send_ids: Sequence[int], now: dt.datetime, result: DeliveryResult) ->
 
 
 def _esp_message_id(claimed: _Claimed) -> str:
+    """The ESP's id for the message, for its tracking events; our Message-ID when the backend
+    (plain SMTP) has none."""
     status = getattr(claimed.message, "anymail_status", None)
     esp_id = getattr(status, "message_id", None) if status is not None else None
-    return str(esp_id or claimed.send.message_id)[:300]
+    if esp_id is None or isinstance(esp_id, set):
+        return claimed.send.message_id
+    return str(esp_id)[:300]
 
 
 def _transmit(

@@ -1,0 +1,239 @@
+"""Delivery without Celery: claim, re-check, render, send over one connection, record."""
+
+from __future__ import annotations
+
+import datetime as dt
+import smtplib
+from collections.abc import Iterator, Sequence
+from typing import Any, ClassVar
+
+import pytest
+from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
+from django.core import mail
+from django.core.mail import EmailMessage
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import connection
+from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
+
+from campaigns import delivery, engine
+from campaigns.delivery import Outcome, classify
+from campaigns.models import Campaign, Send
+from learners.models import Learner
+from tests.campaigns.conftest import day
+from tests.factories import CourseProgressFactory, LearnerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+class ScriptedBackend(BaseEmailBackend):
+    """Records what it is given; raises the error scripted for a recipient."""
+
+    opened: ClassVar[int] = 0
+    sent: ClassVar[list[EmailMessage]] = []
+    errors: ClassVar[dict[str, BaseException]] = {}
+    fail_open: ClassVar[BaseException | None] = None
+
+    def open(self) -> bool:
+        if ScriptedBackend.fail_open is not None:
+            raise ScriptedBackend.fail_open
+        ScriptedBackend.opened += 1
+        return True
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        for message in email_messages:
+            error = ScriptedBackend.errors.get(message.to[0])
+            if error is not None:
+                raise error
+            ScriptedBackend.sent.append(message)
+        return len(email_messages)
+
+
+@pytest.fixture
+def scripted() -> Iterator[type[ScriptedBackend]]:
+    ScriptedBackend.opened = 0
+    ScriptedBackend.sent = []
+    ScriptedBackend.errors = {}
+    ScriptedBackend.fail_open = None
+    with override_settings(EMAIL_BACKEND=f"{__name__}.ScriptedBackend"):
+        yield ScriptedBackend
+
+
+def queued(n: int) -> list[Learner]:
+    people = [
+        CourseProgressFactory.create(learner=LearnerFactory.create()).learner for _ in range(n)
+    ]
+    engine.run_pass(now=day(0), enqueue=False)
+    return people
+
+
+def ids() -> list[int]:
+    return list(Send.objects.order_by("pk").values_list("pk", flat=True))
+
+
+def test_it_sends_each_queued_send_once_and_records_it(drip: Campaign) -> None:
+    (learner,) = queued(1)
+    with override_settings(EMAIL_BACKEND="anymail.backends.test.EmailBackend"):
+        result = delivery.deliver(send_ids=ids(), now=day(0))
+        again = delivery.deliver(send_ids=ids(), now=day(0))
+    assert (result.claimed, result.sent, again.claimed) == (1, 1, 0)
+    (message,) = mail.outbox
+    send = Send.objects.get()
+    assert send.status == "sent" and send.sent_at == day(0) and send.attempts == 1
+    assert message.to == [learner.email]
+    assert message.subject == send.subject == f"Day 0: {learner.first_name}, your course is waiting"
+    assert message.extra_headers["Message-ID"] == send.message_id
+    assert send.message_id.startswith(f"<send-{send.pk}.")
+    assert getattr(message, "metadata", None) == {"send_id": str(send.pk)}
+    # The test ESP's own id is stored for its tracking events.
+    assert send.esp_message_id == str(getattr(message, "anymail_status").message_id)  # noqa: B009
+    progress = learner.progress.get()
+    assert send.destination_url.startswith(progress.resume_url + "?utm_source=reengagement")
+    assert "utm_content=step1" in send.destination_url
+
+
+def test_a_batch_goes_over_one_connection(drip: Campaign, scripted: Any) -> None:
+    queued(5)
+    result = delivery.deliver(send_ids=ids(), now=day(0))
+    assert (result.sent, scripted.opened, len(scripted.sent)) == (5, 1, 5)
+
+
+def test_queries_of_a_batch_do_not_grow_with_its_size(drip: Campaign, scripted: Any) -> None:
+    queued(12)
+    all_ids = ids()
+    with CaptureQueriesContext(connection) as small:
+        delivery.deliver(send_ids=all_ids[:3], now=day(0))
+    with CaptureQueriesContext(connection) as large:
+        delivery.deliver(send_ids=all_ids[3:], now=day(0))
+    assert len(small) == len(large)
+
+
+def test_a_temporary_refusal_goes_back_to_the_queue_with_a_back_off(
+    drip: Campaign, scripted: Any
+) -> None:
+    flaky, _fine = queued(2)
+    scripted.errors[flaky.email] = AnymailAPIError("busy", status_code=503)
+    result = delivery.deliver(send_ids=ids(), now=day(0))
+    assert (result.sent, result.retried) == (1, 1)
+    send = Send.objects.get(learner=flaky)
+    assert (send.status, send.attempts, send.enqueued_at) == ("queued", 1, None)
+    assert send.due_at == day(0) + delivery.backoff(1)
+    assert "busy" in send.last_error
+    # Not before its time; then by the next pass's hand-over.
+    assert delivery.deliver_queued(now=day(0) + dt.timedelta(minutes=1)).claimed == 0
+    assert engine.hand_over_stale(now=send.due_at) == [send.pk]
+    del scripted.errors[flaky.email]
+    assert delivery.deliver(send_ids=[send.pk], now=send.due_at).sent == 1
+
+
+def test_it_gives_up_after_the_last_attempt(drip: Campaign, scripted: Any) -> None:
+    (learner,) = queued(1)
+    scripted.errors[learner.email] = smtplib.SMTPDataError(451, b"try later")
+    Send.objects.update(attempts=delivery.MAX_ATTEMPTS - 1)
+    assert delivery.deliver(send_ids=ids(), now=day(0)).failed == 1
+    send = Send.objects.get()
+    assert send.status == "failed"
+    assert send.last_error.startswith(f"gave up after {delivery.MAX_ATTEMPTS} attempts")
+
+
+def test_a_permanent_error_fails_that_send_only(drip: Campaign, scripted: Any) -> None:
+    bad, good = queued(2)
+    scripted.errors[bad.email] = AnymailRecipientsRefused("rejected")
+    result = delivery.deliver(send_ids=ids(), now=day(0))
+    assert (result.sent, result.failed) == (1, 1)
+    failed = Send.objects.get(learner=bad)
+    assert (failed.status, "rejected" in failed.last_error) == ("failed", True)
+    assert Send.objects.get(learner=good).status == "sent"
+
+
+def test_a_call_that_broke_off_is_unconfirmed_never_resent(drip: Campaign, scripted: Any) -> None:
+    (learner,) = queued(1)
+    scripted.errors[learner.email] = TimeoutError("read timed out")
+    assert delivery.deliver(send_ids=ids(), now=day(0)).unconfirmed == 1
+    assert Send.objects.get().status == "unconfirmed"
+    assert delivery.deliver_queued(now=day(1)).claimed == 0
+    engine.run_pass(now=day(1), enqueue=False)
+    assert delivery.deliver_queued(now=day(1)).claimed == 0
+    # A delivery event from the ESP can still confirm it.
+    assert delivery.confirm_sent(send_ids=ids(), now=day(0), esp_message_id="esp-1") == 1
+    assert Send.objects.get().status == "sent"
+
+
+def test_an_unreachable_esp_puts_the_whole_batch_back(drip: Campaign, scripted: Any) -> None:
+    queued(3)
+    scripted.fail_open = ConnectionRefusedError("no ESP")
+    result = delivery.deliver(send_ids=ids(), now=day(0))
+    assert (result.claimed, result.retried) == (3, 3)
+    assert set(Send.objects.values_list("status", flat=True)) == {"queued"}
+
+
+def test_it_stops_after_errors_in_a_row_and_leaves_the_rest_queued(
+    drip: Campaign, scripted: Any
+) -> None:
+    people = queued(6)
+    for learner in people:
+        scripted.errors[learner.email] = AnymailAPIError("down", status_code=502)
+    result = delivery.deliver(send_ids=ids(), now=day(0))
+    assert result.retried == 6
+    assert len(scripted.sent) == 0
+
+
+def test_it_rechecks_at_claim_time(drip: Campaign, scripted: Any) -> None:
+    unsubscribed, suppressed, opted_in = queued(3)
+    Learner.objects.filter(pk=unsubscribed.pk).update(unsubscribed_at=day(0))
+    Learner.objects.filter(pk=suppressed.pk).update(suppressed_at=day(0))
+    result = delivery.deliver(send_ids=ids(), now=day(0))
+    assert (result.sent, result.skipped) == (1, 2)
+    reasons = dict(Send.objects.values_list("learner_id", "skip_reason"))
+    assert reasons == {
+        unsubscribed.pk: "learner unsubscribed",
+        suppressed.pk: "address suppressed",
+        opted_in.pk: "",
+    }
+
+
+def test_a_send_another_worker_holds_is_left_alone(drip: Campaign, scripted: Any) -> None:
+    queued(1)
+    Send.objects.update(status="sending")
+    assert delivery.deliver(send_ids=ids(), now=day(0)).claimed == 0
+    assert scripted.sent == []
+
+
+def test_reconcile_marks_only_old_sending_rows(drip: Campaign) -> None:
+    queued(2)
+    first, second = ids()
+    Send.objects.filter(pk=first).update(status="sending", claimed_at=day(0))
+    Send.objects.filter(pk=second).update(status="sending", claimed_at=day(0, hour=10))
+    count = delivery.reconcile_stale(now=day(0, hour=10), older_than=dt.timedelta(minutes=15))
+    assert count == 1
+    assert dict(Send.objects.values_list("pk", "status")) == {
+        first: "unconfirmed",
+        second: "sending",
+    }
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome"),
+    [
+        (smtplib.SMTPDataError(451, b"greylisted"), Outcome.TRANSIENT),
+        (smtplib.SMTPDataError(550, b"no such user"), Outcome.PERMANENT),
+        (smtplib.SMTPRecipientsRefused({"a@example.com": (450, b"later")}), Outcome.TRANSIENT),
+        (smtplib.SMTPRecipientsRefused({"a@example.com": (550, b"no")}), Outcome.PERMANENT),
+        (smtplib.SMTPServerDisconnected("gone"), Outcome.UNKNOWN),
+        (AnymailAPIError("rate", status_code=429), Outcome.TRANSIENT),
+        (AnymailAPIError("bad", status_code=422), Outcome.PERMANENT),
+        (AnymailAPIError("timeout"), Outcome.UNKNOWN),
+        (ConnectionRefusedError(), Outcome.TRANSIENT),
+    ],
+)
+def test_it_classifies_esp_errors(error: BaseException, outcome: Outcome) -> None:
+    assert classify(error) is outcome
+
+
+def test_back_off_doubles_and_is_capped() -> None:
+    assert [delivery.backoff(n) for n in (1, 2, 3)] == [
+        dt.timedelta(minutes=2),
+        dt.timedelta(minutes=4),
+        dt.timedelta(minutes=8),
+    ]
+    assert delivery.backoff(30) == delivery.BACKOFF_MAX
