@@ -48,9 +48,9 @@ HTTPS_URLS: dict[type[Field[Any, Any]], dict[str, Any]] = {URLField: {"assume_sc
 
 def variables_panel() -> SafeString:
     """The variables a template may use, shown next to every template editor."""
-    rows = format_html_join(
+    items = format_html_join(
         "",
-        "<tr><td><code>{{{{ {} }}}}</code></td><td>{}</td></tr>",
+        "<li><code>{{{{ {} }}}}</code> {}</li>",
         templating.VARIABLES.items(),
     )
     return format_html(
@@ -58,8 +58,8 @@ def variables_panel() -> SafeString:
         "insert a value. Tags: <code>if</code>, <code>for</code>, <code>firstof</code>, "
         "<code>with</code>; filters such as <code>|default:'…'</code> and "
         "<code>|lower</code>. Anything else is refused when you save.</p>"
-        '<table class="template-variables-table">{}</table></div>',
-        rows,
+        '<ul class="template-variables-list">{}</ul></div>',
+        items,
     )
 
 
@@ -185,7 +185,6 @@ class StepInline(admin.TabularInline):  # type: ignore[type-arg]
         "body",
         "cta_label",
         "cta_target",
-        "incentive",
     ]
     verbose_name = "step"
     verbose_name_plural = "Steps (open a step to edit its manager copy, A/B variants and preview)"

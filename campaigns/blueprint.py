@@ -266,7 +266,7 @@ def create_blueprint_campaign(
         step = Step.objects.create(
             campaign=campaign,
             position=position,
-            name=f"Day {day}: {spec.name}",
+            name=spec.name,
             delay_days=day,
             audience=spec.audience,
             subject=spec.subject,

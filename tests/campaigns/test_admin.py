@@ -153,9 +153,9 @@ def test_new_campaign_from_the_blueprint_creates_a_draft_and_shows_its_timeline(
     )
     page = text(response)
     assert "Created “Win back Q4” as a draft with six steps" in page
-    assert "Day 0</span> · learner · <strong>Day 0: We saved your progress" in page
-    assert "Day 7</span> · learner and manager · <strong>Day 7: Manager nudge" in page
-    assert "Day 21</span> · learner · <strong>Day 21: Final appeal" in page
+    assert "Day 0</span> · learner · <strong>We saved your progress" in page
+    assert "Day 7</span> · learner and manager · <strong>Manager nudge" in page
+    assert "Day 21</span> · learner · <strong>Final appeal" in page
     assert "A/B: A 50% / B 50%" in page
 
 

@@ -30,12 +30,12 @@ def test_it_creates_a_draft_with_the_six_steps_of_the_seed_article() -> None:
     assert campaign.slug == "win-back-q4"
     assert [s.delay_days for s in steps] == [0, 3, 7, 10, 14, 21]
     assert [s.name for s in steps] == [
-        "Day 0: We saved your progress",
-        "Day 3: Next module",
-        "Day 7: Manager nudge",
-        "Day 10: Micro-incentive",
-        "Day 14: Cohort early access",
-        "Day 21: Final appeal",
+        "We saved your progress",
+        "Next module",
+        "Manager nudge",
+        "Micro-incentive",
+        "Cohort early access",
+        "Final appeal",
     ]
     assert [s.cta_target for s in steps] == [
         "resume",
