@@ -57,11 +57,13 @@ def test_a_newcomer_builds_and_launches_the_blueprint_campaign(
     page: Page, live_server: Any
 ) -> None:
     User.objects.create_superuser("nora", "nora@example.com", "a-long-password-1")
-    SegmentFactory(name="Inactive 30–59 days", min_inactive_days=30, max_inactive_days=59)
-    learner = LearnerFactory(
+    SegmentFactory.create(name="Inactive 30–59 days", min_inactive_days=30, max_inactive_days=59)
+    learner = LearnerFactory.create(
         first_name="Sam", last_active_at=timezone.now() - dt.timedelta(days=40)
     )
-    CourseProgressFactory(learner=learner, course=CourseFactory(title="Data Protection"))
+    CourseProgressFactory.create(
+        learner=learner, course=CourseFactory.create(title="Data Protection")
+    )
     started = time.monotonic()
 
     # Log in.

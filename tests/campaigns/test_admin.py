@@ -84,14 +84,18 @@ def launch_url(campaign: Campaign, action: str = "launch") -> str:
 
 
 def test_the_segment_count_agrees_with_a_direct_query(alice: User) -> None:
-    segment = SegmentFactory(min_inactive_days=30, max_inactive_days=59)
+    segment = SegmentFactory.create(min_inactive_days=30, max_inactive_days=59)
     LearnerFactory.create_batch(3, last_active_at=days_ago(31))
-    LearnerFactory(last_active_at=days_ago(59), email="edge@example.com")
-    LearnerFactory(last_active_at=days_ago(10), email="recent@example.com")
-    LearnerFactory(last_active_at=days_ago(75), email="older@example.com")
-    LearnerFactory(last_active_at=days_ago(40), unsubscribed_at=days_ago(1), email="u@example.com")
-    LearnerFactory(last_active_at=days_ago(40), suppressed_at=days_ago(1), email="s@example.com")
-    LearnerFactory(last_active_at=days_ago(40), sunset_at=days_ago(1), email="z@example.com")
+    LearnerFactory.create(last_active_at=days_ago(59), email="edge@example.com")
+    LearnerFactory.create(last_active_at=days_ago(10), email="recent@example.com")
+    LearnerFactory.create(last_active_at=days_ago(75), email="older@example.com")
+    LearnerFactory.create(
+        last_active_at=days_ago(40), unsubscribed_at=days_ago(1), email="u@example.com"
+    )
+    LearnerFactory.create(
+        last_active_at=days_ago(40), suppressed_at=days_ago(1), email="s@example.com"
+    )
+    LearnerFactory.create(last_active_at=days_ago(40), sunset_at=days_ago(1), email="z@example.com")
     now = timezone.now()
     direct = Learner.objects.filter(
         last_active_at__lte=now - dt.timedelta(days=30),
@@ -129,7 +133,7 @@ def test_the_segment_form_stores_course_types_comma_separated(alice: User) -> No
 def test_new_campaign_from_the_blueprint_creates_a_draft_and_shows_its_timeline(
     alice: User,
 ) -> None:
-    segment = SegmentFactory(name="Inactive 30–59 days")
+    segment = SegmentFactory.create(name="Inactive 30–59 days")
     client = client_for(alice)
     assert "New campaign from the blueprint" in text(
         client.get(reverse("admin:campaigns_campaign_changelist"))
@@ -160,7 +164,7 @@ def test_new_campaign_from_the_blueprint_creates_a_draft_and_shows_its_timeline(
 
 
 def test_launch_refuses_with_a_clear_message_and_changes_nothing(alice: User) -> None:
-    campaign = CampaignFactory(from_email="")
+    campaign = CampaignFactory.create(from_email="")
     response = client_for(alice).post(launch_url(campaign), follow=True)
     page = text(response)
     assert "was not launched; nothing was changed" in page
@@ -171,8 +175,8 @@ def test_launch_refuses_with_a_clear_message_and_changes_nothing(alice: User) ->
 
 
 def test_launch_pause_and_archive_from_the_list(alice: User) -> None:
-    ready = StepFactory().campaign
-    broken = CampaignFactory(name="Broken")
+    ready = StepFactory.create().campaign
+    broken = CampaignFactory.create(name="Broken")
     changelist = reverse("admin:campaigns_campaign_changelist")
     client = client_for(alice)
 
@@ -198,7 +202,7 @@ def test_launch_pause_and_archive_from_the_list(alice: User) -> None:
 
 def test_duplicate_opens_the_draft_copy(alice: User) -> None:
     campaign = blueprint.create_blueprint_campaign(
-        name="Win back", segment=SegmentFactory(), now=timezone.now()
+        name="Win back", segment=SegmentFactory.create(), now=timezone.now()
     )
     response = client_for(alice).post(
         reverse("admin:campaigns_campaign_duplicate", args=[campaign.pk]), follow=True
@@ -212,7 +216,7 @@ def test_duplicate_opens_the_draft_copy(alice: User) -> None:
 
 
 def test_saving_a_dangerous_template_shows_the_error_and_changes_nothing(alice: User) -> None:
-    step = StepFactory(body="Hi {{ first_name }}")
+    step = StepFactory.create(body="Hi {{ first_name }}")
     url = reverse("admin:campaigns_step_change", args=[step.pk])
     client = client_for(alice)
     for body, message in [
@@ -229,23 +233,25 @@ def test_saving_a_dangerous_template_shows_the_error_and_changes_nothing(alice: 
 
 
 def test_the_step_page_lists_the_available_variables(alice: User) -> None:
-    step = StepFactory()
+    step = StepFactory.create()
     page = text(client_for(alice).get(reverse("admin:campaigns_step_change", args=[step.pk])))
     assert "{{ first_name }}" in page and "Learner&#x27;s first name" in page
     assert "{{ minutes_remaining }}" in page
 
 
 def preview_setup() -> tuple[Step, Learner]:
-    segment = SegmentFactory(min_inactive_days=30, max_inactive_days=59)
-    step = StepFactory(
-        campaign=CampaignFactory(segment=segment),
+    segment = SegmentFactory.create(min_inactive_days=30, max_inactive_days=59)
+    step = StepFactory.create(
+        campaign=CampaignFactory.create(segment=segment),
         subject="{{ first_name }}, we saved your progress",
         body="Hi {{ first_name }}, {{ next_module }} is next.",
     )
-    learner = LearnerFactory(
+    learner = LearnerFactory.create(
         first_name="Sam<b>", email="sam@example.com", last_active_at=days_ago(40)
     )
-    CourseProgressFactory(learner=learner, course=CourseFactory(title="Data Protection"))
+    CourseProgressFactory.create(
+        learner=learner, course=CourseFactory.create(title="Data Protection")
+    )
     return step, learner
 
 
@@ -288,7 +294,7 @@ def test_a_test_send_lands_in_the_outbox_with_the_right_subject_and_headers(alic
 
 def test_an_editor_builds_campaigns_but_cannot_launch_them() -> None:
     erin = staff_user("erin", "Campaign editors")
-    campaign = StepFactory().campaign
+    campaign = StepFactory.create().campaign
     client = client_for(erin)
     assert client.get(reverse("admin:campaigns_campaign_blueprint")).status_code == 200
 
@@ -306,7 +312,7 @@ def test_an_editor_builds_campaigns_but_cannot_launch_them() -> None:
 
 def test_an_approver_launches_but_cannot_edit_steps() -> None:
     abe = staff_user("abe", "Campaign approvers")
-    step = StepFactory(subject="Original")
+    step = StepFactory.create(subject="Original")
     client = client_for(abe)
 
     response = client.post(
@@ -358,7 +364,7 @@ def test_a_viewer_can_read_but_change_nothing() -> None:
 
 def test_a_data_importer_cannot_see_campaigns() -> None:
     ivan = staff_user("ivan", "Data importers")
-    step = StepFactory()
+    step = StepFactory.create()
     client = client_for(ivan)
     for url in [
         reverse("admin:campaigns_campaign_changelist"),

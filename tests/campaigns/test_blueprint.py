@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def make(compressed: bool = False) -> Campaign:
     return blueprint.create_blueprint_campaign(
         name="Win back Q4",
-        segment=SegmentFactory(),
+        segment=SegmentFactory.create(),
         compressed=compressed,
         now=NOW,
         postal_address="Example Corp, 1 Learning Way, Berlin",
@@ -85,10 +85,11 @@ def test_day_0_tests_two_subject_lines() -> None:
 @pytest.mark.parametrize("compressed", [False, True])
 def test_every_email_is_under_80_words_with_exactly_one_cta(compressed: bool) -> None:
     campaign = make(compressed=compressed)
-    learner = LearnerFactory(first_name="Sam", last_name="Rivera")
-    CourseProgressFactory(learner=learner)
+    learner = LearnerFactory.create(first_name="Sam", last_name="Rivera")
+    CourseProgressFactory.create(learner=learner)
     for step in campaign.steps.all():
-        audiences = [Audience.LEARNER, Audience.MANAGER] if step.audience == "both" else ["learner"]
+        both = step.audience == Audience.BOTH
+        audiences = [Audience.LEARNER, Audience.MANAGER] if both else [Audience.LEARNER]
         for audience in audiences:
             rendered = emails.render_preview(
                 step=step, variant=None, audience=audience, learner=learner, now=NOW
@@ -112,7 +113,7 @@ def test_the_blueprint_passes_launch_validation() -> None:
 
 def test_without_a_postal_address_it_is_created_but_cannot_launch() -> None:
     campaign = blueprint.create_blueprint_campaign(
-        name="No address", segment=SegmentFactory(), now=NOW
+        name="No address", segment=SegmentFactory.create(), now=NOW
     )
     assert campaign.from_email == "learning@example.com"
     assert services.campaign_problems(campaign) == [

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.core.mail import EmailMultiAlternatives
 
 from campaigns import services
 from campaigns.models import Audience, Campaign, CtaTarget, Step, Variant
@@ -30,20 +31,20 @@ def launch_problems(campaign: Campaign) -> list[str]:
 
 
 def test_it_launches_a_campaign_with_nothing_wrong() -> None:
-    step = StepFactory()
+    step = StepFactory.create()
     campaign = services.launch_campaign(campaign=step.campaign, now=NOW)
     assert campaign.status == Campaign.Status.ACTIVE
     assert campaign.launched_at == NOW
 
 
 def test_it_refuses_a_campaign_with_no_steps() -> None:
-    assert launch_problems(CampaignFactory()) == [
+    assert launch_problems(CampaignFactory.create()) == [
         "The campaign has no steps; add at least one email."
     ]
 
 
 def test_it_refuses_a_campaign_without_a_sender_or_postal_address() -> None:
-    step = StepFactory(campaign=CampaignFactory(from_email="", postal_address=""))
+    step = StepFactory.create(campaign=CampaignFactory.create(from_email="", postal_address=""))
     problems = launch_problems(step.campaign)
     assert "No sender address: fill in “From email”." in problems
     assert "No postal address: every email's footer must show one." in problems
@@ -51,36 +52,36 @@ def test_it_refuses_a_campaign_without_a_sender_or_postal_address() -> None:
 
 def test_it_names_a_bad_template_stored_by_any_route() -> None:
     # Templates are checked on save in the admin; launch checks again for rows made otherwise.
-    step = StepFactory(body="Hi {{ first_name|safe }}", name="Welcome", position=1)
-    VariantFactory(step=step, label="B", subject="{{ learner.email }}")
+    step = StepFactory.create(body="Hi {{ first_name|safe }}", name="Welcome", position=1)
+    VariantFactory.create(step=step, label="B", subject="{{ learner.email }}")
     problems = launch_problems(step.campaign)
     assert any(p.startswith("Step 1 (Welcome), body:") and "'safe'" in p for p in problems)
     assert any("variant B, subject" in p and "learner.email" in p for p in problems)
 
 
 def test_it_refuses_variant_weights_that_add_up_to_nothing() -> None:
-    step = StepFactory()
-    VariantFactory(step=step, label="A", weight=0)
-    VariantFactory(step=step, label="B", weight=0)
+    step = StepFactory.create()
+    VariantFactory.create(step=step, label="A", weight=0)
+    VariantFactory.create(step=step, label="B", weight=0)
     assert any("weights add up to 0" in p for p in launch_problems(step.campaign))
 
 
 def test_it_refuses_a_url_cta_without_a_url_and_a_manager_step_without_manager_copy() -> None:
-    campaign = CampaignFactory()
-    StepFactory(campaign=campaign, position=1, cta_target=CtaTarget.URL, cta_url="")
-    StepFactory(campaign=campaign, position=2, audience=Audience.BOTH)
+    campaign = CampaignFactory.create()
+    StepFactory.create(campaign=campaign, position=1, cta_target=CtaTarget.URL, cta_url="")
+    StepFactory.create(campaign=campaign, position=2, audience=Audience.BOTH)
     problems = launch_problems(campaign)
     assert any("Step 1" in p and "no URL is set" in p for p in problems)
     assert any("Step 2" in p and "no manager subject and body" in p for p in problems)
 
 
 def test_it_lists_every_problem_at_once() -> None:
-    campaign = CampaignFactory(from_email="", postal_address="", sending_weekdays="")
+    campaign = CampaignFactory.create(from_email="", postal_address="", sending_weekdays="")
     assert len(launch_problems(campaign)) == 4
 
 
 def test_pause_resume_and_archive_follow_the_status() -> None:
-    campaign = StepFactory().campaign
+    campaign = StepFactory.create().campaign
     with pytest.raises(ValidationError, match="is draft and cannot be paused"):
         services.pause_campaign(campaign=campaign, now=NOW)
     services.launch_campaign(campaign=campaign, now=NOW)
@@ -97,11 +98,13 @@ def test_pause_resume_and_archive_follow_the_status() -> None:
 
 
 def test_duplicate_copies_steps_and_variants_as_a_draft() -> None:
-    campaign = CampaignFactory(name="Win back", slug="win-back", status="active", launched_at=NOW)
-    first = StepFactory(campaign=campaign, position=1, subject="One")
-    StepFactory(campaign=campaign, position=2, subject="Two", delay_days=3)
-    VariantFactory(step=first, label="A", weight=70)
-    VariantFactory(step=first, label="B", weight=30, subject="One, shorter")
+    campaign = CampaignFactory.create(
+        name="Win back", slug="win-back", status="active", launched_at=NOW
+    )
+    first = StepFactory.create(campaign=campaign, position=1, subject="One")
+    StepFactory.create(campaign=campaign, position=2, subject="Two", delay_days=3)
+    VariantFactory.create(step=first, label="A", weight=70)
+    VariantFactory.create(step=first, label="B", weight=30, subject="One, shorter")
 
     copy = services.duplicate_campaign(campaign=campaign)
     again = services.duplicate_campaign(campaign=campaign)
@@ -128,10 +131,10 @@ def test_duplicate_copies_steps_and_variants_as_a_draft() -> None:
 
 
 def test_a_test_send_goes_to_the_staff_member_marked_as_a_test() -> None:
-    learner = LearnerFactory(first_name="Sam")
-    CourseProgressFactory(learner=learner)
-    step = StepFactory(subject="{{ first_name }}, we saved your progress")
-    variant = VariantFactory(step=step, label="B", subject="Pick up where you left off")
+    learner = LearnerFactory.create(first_name="Sam")
+    CourseProgressFactory.create(learner=learner)
+    step = StepFactory.create(subject="{{ first_name }}, we saved your progress")
+    variant = VariantFactory.create(step=step, label="B", subject="Pick up where you left off")
 
     services.send_test_email(
         step=step, variant=variant, to="editor@example.com", learner=learner, now=NOW
@@ -141,12 +144,16 @@ def test_a_test_send_goes_to_the_staff_member_marked_as_a_test() -> None:
     assert message.to == ["editor@example.com"]
     assert message.subject == "[Test] Pick up where you left off"
     assert message.extra_headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert isinstance(message, EmailMultiAlternatives)
     html = message.alternatives[0][0]
+    assert isinstance(html, str)
     assert "Hi Sam" in html and "Hi Sam" in message.body
 
 
 def test_a_test_send_needs_an_address() -> None:
-    step = StepFactory()
+    step = StepFactory.create()
     with pytest.raises(ValidationError, match="no email address"):
-        services.send_test_email(step=step, variant=None, to="", learner=LearnerFactory(), now=NOW)
+        services.send_test_email(
+            step=step, variant=None, to="", learner=LearnerFactory.create(), now=NOW
+        )
     assert mail.outbox == []

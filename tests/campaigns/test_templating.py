@@ -72,7 +72,7 @@ def test_it_accepts_plain_variables_tags_and_filters() -> None:
 
 @pytest.mark.django_db
 def test_the_step_form_attaches_the_refusal_to_the_field() -> None:
-    step = StepFactory()
+    step = StepFactory.create()
     form = StepForm(
         instance=step,
         data={
@@ -96,9 +96,11 @@ def test_the_step_form_attaches_the_refusal_to_the_field() -> None:
 
 @pytest.mark.django_db
 def test_a_learner_name_with_html_comes_out_escaped_in_the_html_part() -> None:
-    learner = LearnerFactory(first_name='<script>alert("x")</script>', last_name="<b>Bold</b>")
-    CourseProgressFactory(learner=learner)
-    step = StepFactory(body="Hi {{ first_name }} {{ full_name }}, see {{ course_title }}.")
+    learner = LearnerFactory.create(
+        first_name='<script>alert("x")</script>', last_name="<b>Bold</b>"
+    )
+    CourseProgressFactory.create(learner=learner)
+    step = StepFactory.create(body="Hi {{ first_name }} {{ full_name }}, see {{ course_title }}.")
     rendered = emails.render_preview(
         step=step, variant=None, audience=Audience.LEARNER, learner=learner, now=NOW
     )
