@@ -117,5 +117,5 @@ def bucket_sql(column: str, *, purpose: int, salt: int, modulus: int) -> str:
     """SQL for :func:`bucket` over ``column``, for a parameterized query (the modulo operator
     is written ``%%``); only integers are interpolated."""
     purpose, salt, modulus = int(purpose), int(salt), int(modulus)
-    mixed = f"(({column} * {purpose} + {salt}) %% {_PRIME})"
+    mixed = f"((CAST({column} AS BIGINT) * {purpose} + {salt}) %% {_PRIME})"
     return f"((({mixed} * {_salt_multiplier(salt)}) %% {_PRIME}) %% {modulus})"
