@@ -373,3 +373,30 @@ def test_a_data_importer_cannot_see_campaigns() -> None:
         reverse("admin:campaigns_segment_changelist"),
     ]:
         assert client.get(url).status_code == 403, url
+
+
+def test_every_builder_page_opens(alice: User) -> None:
+    campaign = blueprint.ensure_demo_campaign(now=timezone.now())
+    step = campaign.steps.get(position=1)
+    variant = step.variants.get(label="B")
+    client = client_for(alice)
+    urls = (
+        [
+            reverse(f"admin:campaigns_{model}_{view}")
+            for model in ("campaign", "step", "variant", "segment", "incentive")
+            for view in ("changelist", "add")
+        ]
+        + [
+            reverse(f"admin:campaigns_{model}_changelist")
+            for model in ("enrollment", "send", "surveyresponse")
+        ]
+        + [
+            reverse("admin:campaigns_campaign_change", args=[campaign.pk]),
+            reverse("admin:campaigns_segment_change", args=[campaign.segment_id]),
+            reverse("admin:campaigns_step_change", args=[step.pk]),
+            reverse("admin:campaigns_variant_change", args=[variant.pk]),
+            reverse("admin:campaigns_step_preview", args=[step.pk]) + "?audience=manager",
+        ]
+    )
+    for url in urls:
+        assert client.get(url).status_code == 200, url
