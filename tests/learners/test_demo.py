@@ -8,6 +8,7 @@ import io
 from django.core.management import call_command
 from django.db.models import Count
 
+from campaigns.models import Campaign, Step
 from learners.demo import seed_demo_learners
 from learners.models import ActivityEvent, Course, CourseProgress, Learner, Manager
 
@@ -54,10 +55,31 @@ def test_running_it_twice_creates_nothing_new(db):
     assert [
         m.objects.count() for m in (Learner, Manager, Course, CourseProgress, ActivityEvent)
     ] == counts
-    assert out.getvalue().splitlines()[-1] == (
+    assert out.getvalue().splitlines()[-2:] == [
         "Demo learners: created 0 learners, 0 managers, 0 courses, 0 progress rows, "
-        "0 activity events."
-    )
+        "0 activity events.",
+        "Demo campaign: “Win back: inactive 30–59 days” (Active).",
+    ]
+    assert Campaign.objects.count() == 1
+    assert Step.objects.count() == 6
+
+
+def test_a_demo_campaign_someone_paused_stays_paused(db):
+    call_command("seed_demo", "--learners", "20", stdout=io.StringIO())
+    campaign = Campaign.objects.get()
+    assert campaign.status == Campaign.Status.ACTIVE
+    campaign.status = Campaign.Status.PAUSED
+    campaign.save()
+
+    call_command("seed_demo", "--learners", "20", stdout=io.StringIO())
+
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.PAUSED
+
+
+def test_draft_leaves_the_demo_campaign_unlaunched(db):
+    call_command("seed_demo", "--learners", "20", "--draft", stdout=io.StringIO())
+    assert Campaign.objects.get().status == Campaign.Status.DRAFT
 
 
 def test_a_larger_population_keeps_the_same_people(db):
