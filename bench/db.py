@@ -90,6 +90,17 @@ def scalar(url: str, query: LiteralString, params: Sequence[object] = ()) -> int
     return int(str(row[0])) if row and row[0] is not None else 0
 
 
+def cancel_queries(url: str) -> None:
+    """Stop what a killed child left running: PostgreSQL does not notice a client gone
+    mid-statement, and a runaway INSERT would skew every later figure."""
+    with psycopg.connect(admin_conninfo(url), autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid() AND state <> 'idle'",
+            [database_name(url)],
+        )
+
+
 def commit_latency_ms(url: str, commits: int = 200) -> float:
     """The time one small committed write takes: what every per-row ``save()`` pays."""
     with connect(url) as conn:

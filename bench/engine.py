@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import psycopg
 import redis
 
 from . import bare_loop, db, load
@@ -79,6 +80,7 @@ class Run:
     procs: Processes
     results: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, str] = field(default_factory=dict)
+    failed_after: dict[str, float] = field(default_factory=dict)
     sink: Proc | None = None
     sink_port: int = 0
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(50))
@@ -141,7 +143,10 @@ class Run:
             work()
         except (PhaseFailed, OSError, ValueError, KeyError, RuntimeError) as exc:
             self.errors[name] = str(exc)
+            self.failed_after[name] = time.monotonic() - started
             print(f"   failed: {exc}", flush=True)
+            with contextlib.suppress(psycopg.Error):
+                db.cancel_queries(self.url)
             return False
         print(f"   done in {time.monotonic() - started:.1f} s", flush=True)
         return True
@@ -454,6 +459,14 @@ def build_report(run: Run) -> Report:
             f"{counts.get('postponed', 0):,} postponed (quiet hours), "
             f"{first['queries']} statements",
         )
+    if "first pass" in run.errors:
+        report.add(
+            "first pass: time",
+            f"> {run.failed_after.get('first pass', 0):.0f} s (stopped: "
+            f"{run.errors['first pass'].splitlines()[0][:120]})",
+            f"≤ {FIRST_PASS_SECONDS:.0f} s",
+            False,
+        )
     idle = r.get("idle_pass")
     if idle:
         report.add(
@@ -569,6 +582,14 @@ def notes(run: Run) -> list[str]:
 
 def plans(run: Run) -> list[str]:
     out: list[str] = []
+    stuck = run.run_dir / "first_pass.plans.md"
+    if "first pass" in run.errors and stuck.exists():
+        out += [
+            "## Plans of the first pass's statements, taken as each started "
+            "(it was stopped in the last one)",
+            "",
+            stuck.read_text(),
+        ]
     for name in ("first_pass", "idle_pass"):
         result = run.results.get(name)
         if not result:

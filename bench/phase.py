@@ -151,7 +151,7 @@ def pass_phase(args: argparse.Namespace) -> dict[str, Any]:
     # Connect and load the app registry's lazies before the clock starts.
     connection.ensure_connection()
     baseline = peak_rss_mb()
-    log = StatementLog(explain=args.explain)
+    log = StatementLog(explain=args.explain, plan_file=args.out.with_suffix(".plans.md"))
     profiler = cProfile.Profile() if args.profile else None
     with connection.execute_wrapper(log):
         started = time.perf_counter()

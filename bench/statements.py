@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 EXPLAINABLE = ("select", "insert", "update", "delete", "with")
@@ -28,6 +29,9 @@ class Statement:
 @dataclass
 class StatementLog:
     explain: bool = False
+    # Plans are also appended here as they are taken: a pass stopped for running too long
+    # leaves the plan of the statement it was stuck in.
+    plan_file: Path | None = None
     statements: dict[str, Statement] = field(default_factory=dict)
     explain_seconds: float = 0.0
 
@@ -45,6 +49,9 @@ class StatementLog:
                 t0 = time.perf_counter()
                 entry.plan = _plan(context["connection"].connection, sql, params)
                 self.explain_seconds += time.perf_counter() - t0
+                if self.plan_file is not None:
+                    with self.plan_file.open("a") as out:
+                        out.write(f"```sql\n{sql.strip()}\n```\n```\n{entry.plan}\n```\n\n")
         t0 = time.perf_counter()
         try:
             return execute(sql, params, many, context)
