@@ -630,7 +630,10 @@ def benchmark(run: Run) -> None:
         return
     run.results["pass_counts"] = pass_counts(run)
     print(f"   {run.results['pass_counts']}", flush=True)
-    run.step("idle pass", lambda: _pass(run, "idle_pass", run.now + dt.timedelta(minutes=1)))
+    run.step(
+        "idle pass",
+        lambda: _pass(run, "idle_pass", run.now + dt.timedelta(minutes=1), explain=args.explain),
+    )
     queued = run.results["pass_counts"]["queued"]
     target = min(args.deliver_sample or queued, queued)
     if not target:
