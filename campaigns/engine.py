@@ -95,12 +95,8 @@ class PassResult:
 class EnrollResult:
     enrolled: int
     holdout: int
-
-
-@dataclass(frozen=True)
-class CreateResult:
-    created: int
-    skipped: int
+    # The first step's sends, when it is due at once.
+    sends: SendBatch = field(default_factory=lambda: SendBatch())
 
 
 @dataclass(frozen=True)
@@ -228,6 +224,11 @@ def enroll_segment_members(*, campaign: Campaign, now: dt.datetime) -> EnrollRes
     The holdout is a hash of (learner, campaign), so it is stable and needs no random state.
     Holdout learners are enrolled with no next step: they get nothing, and are sunset at the
     same time as the treated learners would be, so both groups stay comparable.
+
+    When the first step is due at once (day 0), its sends are created here too and the
+    enrollments start at the second step: creating them at step 1 and advancing them a moment
+    later would rewrite every new row in the same transaction, which on PostgreSQL also repeats
+    every foreign-key check — the largest cost of a first pass.
     """
     steps = _steps(campaign)
     segment = campaign.segment
@@ -245,12 +246,15 @@ def enroll_segment_members(*, campaign: Campaign, now: dt.datetime) -> EnrollRes
     holdout = f"({holdout_bucket} < {int(campaign.holdout_percent)})"
     last_delay = max((_arms(s)[1][-1].delay for s in steps), default=dt.timedelta(0))
     holdout_end = now + last_delay + dt.timedelta(days=campaign.sunset_after_days)
-    if steps:
-        first_sql, first_params = _due_case_sql("seg.id", steps[0], now)
-        next_step_sql = f"CASE WHEN {holdout} THEN NULL ELSE {int(steps[0].position)} END"
+    first_now = bool(steps) and all(arm.delay <= dt.timedelta(0) for arm in _arms(steps[0])[1])
+    start = steps[1] if first_now and len(steps) > 1 else (None if first_now else steps[0])
+    if start is not None:
+        first_sql, first_params = _due_case_sql("seg.id", start, now)
+        next_step_sql = f"CASE WHEN {holdout} THEN NULL ELSE {int(start.position)} END"
         next_due_sql = f"CASE WHEN {holdout} THEN %s ELSE {first_sql} END"
         next_due_params = [adapt(holdout_end), *first_params]
     else:
+        # No steps, or a single step sent now: straight to the sunset wait.
         next_step_sql = "NULL"
         next_due_sql = "%s"
         next_due_params = [adapt(holdout_end)]
@@ -283,7 +287,19 @@ def enroll_segment_members(*, campaign: Campaign, now: dt.datetime) -> EnrollRes
         for (is_holdout,) in cursor.fetchall():
             enrolled += 1
             holdouts += bool(is_holdout)
-    return EnrollResult(enrolled=enrolled, holdout=holdouts)
+    sends = SendBatch()
+    if first_now and enrolled > holdouts:
+        sends = _create_step_sends(
+            campaign=campaign,
+            step=steps[0],
+            where=(
+                "e.campaign_id = %s AND e.status = %s AND NOT e.is_holdout AND e.enrolled_at = %s"
+            ),
+            where_params=[campaign.pk, Enrollment.Status.ACTIVE, adapt(now)],
+            due_sql="e.enrolled_at",
+            now=now,
+        )
+    return EnrollResult(enrolled=enrolled, holdout=holdouts, sends=sends)
 
 
 @contextlib.contextmanager
@@ -305,29 +321,62 @@ def _without_nested_loops(cursor: Any) -> Iterator[None]:
         cursor.execute("SELECT set_config('enable_nestloop', 'on', true)")
 
 
-def _status_sql(
-    reasons: Sequence[tuple[str, str]],
-) -> tuple[str, list[str], str, list[str]]:
-    """CASE expressions for a new send's status and skip reason from (condition, reason)."""
-    status = " ".join(f"WHEN {cond} THEN %s" for cond, _ in reasons)
-    reason = " ".join(f"WHEN {cond} THEN %s" for cond, _ in reasons)
-    return (
-        f"CASE {status} ELSE %s END",
-        [str(Send.Status.SKIPPED)] * len(reasons) + [str(Send.Status.SCHEDULED)],
-        f"CASE {reason} ELSE %s END",
-        [why for _, why in reasons] + [""],
-    )
+@dataclass(frozen=True)
+class _Rule:
+    """One branch of how a new send starts: the first rule whose condition holds decides its
+    status (and why); a send no rule catches is ``queued`` (or ``scheduled``)."""
+
+    condition: str
+    params: tuple[Any, ...]
+    status: str
+    skip_reason: str = ""
+    postponed_reason: str = ""
+    # A new due time (quiet hours); None keeps the step's due time.
+    due_at: dt.datetime | None = None
 
 
 LEARNER_SKIPS = (
-    ("l.unsubscribed_at IS NOT NULL", "learner unsubscribed"),
-    ("l.suppressed_at IS NOT NULL", "address suppressed"),
+    _Rule("l.unsubscribed_at IS NOT NULL", (), Send.Status.SKIPPED, "learner unsubscribed"),
+    _Rule("l.suppressed_at IS NOT NULL", (), Send.Status.SKIPPED, "address suppressed"),
 )
 MANAGER_SKIPS = (
-    ("m.id IS NULL", "learner has no manager"),
-    ("m.nudges_opted_out_at IS NOT NULL", "manager opted out"),
-    ("l.unsubscribed_at IS NOT NULL", "learner unsubscribed"),
+    _Rule("m.id IS NULL", (), Send.Status.SKIPPED, "learner has no manager"),
+    _Rule("m.nudges_opted_out_at IS NOT NULL", (), Send.Status.SKIPPED, "manager opted out"),
+    _Rule("l.unsubscribed_at IS NOT NULL", (), Send.Status.SKIPPED, "learner unsubscribed"),
 )
+CAPPED = _Rule(
+    "capped.learner_id IS NOT NULL", (), Send.Status.SCHEDULED, postponed_reason="weekly cap"
+)
+
+
+@dataclass
+class SendBatch:
+    """Sends one or more ``INSERT … SELECT`` created."""
+
+    created: int = 0
+    skipped: int = 0
+    postponed: int = 0
+    queued_ids: list[int] = field(default_factory=list)
+
+    def add(self, other: SendBatch) -> None:
+        self.created += other.created
+        self.skipped += other.skipped
+        self.postponed += other.postponed
+        self.queued_ids += other.queued_ids
+
+
+def _case(
+    rules: Sequence[_Rule], then: Any, default_sql: str, default_params: Sequence[Any]
+) -> tuple[str, list[Any]]:
+    """``CASE WHEN rule THEN … ELSE default END``; ``then(rule)`` gives each branch's
+    (sql, params)."""
+    sql, params = ["CASE"], []
+    for rule in rules:
+        branch_sql, branch_params = then(rule)
+        sql.append(f"WHEN {rule.condition} THEN {branch_sql}")
+        params += [*rule.params, *branch_params]
+    sql.append(f"ELSE {default_sql} END")
+    return " ".join(sql), [*params, *default_params]
 
 
 def _insert_sends(
@@ -341,41 +390,101 @@ def _insert_sends(
     where: str,
     where_params: Sequence[Any],
     now: dt.datetime,
-) -> tuple[int, int]:
+    rules: Sequence[_Rule] = (),
+    cap: int | None = None,
+    queue: bool = False,
+) -> SendBatch:
     """One ``INSERT … SELECT`` of sends for the enrollments ``where`` selects (alias ``e``,
-    learner ``l``, manager ``m``); returns (created, created as skipped)."""
-    to_email = "l.email" if audience == Audience.LEARNER else "COALESCE(m.email, '')"
+    learner ``l``, manager ``m``).
+
+    Each send starts in its final state, so the pass never rewrites rows it just wrote:
+    ``skipped`` with the reason, ``scheduled`` at a later time (quiet hours, sending days,
+    ``rules``) or over the weekly ``cap``, else ``queued`` (with ``queue``) and stamped as
+    handed to delivery — or ``scheduled`` for :func:`release_due_sends` to decide.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
     skips = LEARNER_SKIPS if audience == Audience.LEARNER else MANAGER_SKIPS
-    status_sql, status_params, reason_sql, reason_params = _status_sql(skips)
+    all_rules = [*skips, *rules, *([CAPPED] if cap is not None else [])]
+    default_status = Send.Status.QUEUED if queue else Send.Status.SCHEDULED
+    status_sql, status_params = _case(
+        all_rules, lambda r: ("%s", [r.status]), "%s", [default_status]
+    )
+    skip_sql, skip_params = _case(all_rules, lambda r: ("%s", [r.skip_reason]), "''", [])
+    postponed_sql, postponed_params = _case(
+        all_rules, lambda r: ("%s", [r.postponed_reason]), "''", []
+    )
+    due_case_sql, due_case_params = _case(
+        all_rules,
+        lambda r: (due_sql, list(due_params)) if r.due_at is None else ("%s", [adapt(r.due_at)]),
+        due_sql,
+        list(due_params),
+    )
+    if queue:
+        enqueued_sql, enqueued_params = _case(all_rules, lambda r: ("NULL", []), "%s", [adapt(now)])
+    else:
+        enqueued_sql, enqueued_params = "NULL", []
+    to_email = "l.email" if audience == Audience.LEARNER else "COALESCE(m.email, '')"
+    # A learner email needs no manager row; leaving it out saves a foreign-key check per row.
+    manager_sql = "NULL" if audience == Audience.LEARNER else "l.manager_id"
+    capped_sql, capped_params = "", []
+    if cap is not None:
+        # Evaluated once for the statement (an aggregate, hash-joined), never per learner.
+        capped_sql = f"""
+            LEFT JOIN (
+                SELECT learner_id FROM {SEND}
+                WHERE audience = %s AND status IN (%s, %s, %s, %s)
+                  AND COALESCE(sent_at, claimed_at, due_at) > %s
+                GROUP BY learner_id HAVING COUNT(*) >= %s
+            ) capped ON capped.learner_id = e.learner_id
+        """  # noqa: S608
+        capped_params = [
+            Audience.LEARNER,
+            *IN_FLIGHT_OR_SENT,
+            adapt(now - CAP_WINDOW),
+            int(cap),
+        ]
     sql = f"""
         INSERT INTO {SEND}
             (enrollment_id, campaign_id, step_id, variant_id, kind, audience, learner_id,
-             manager_id, to_email, status, skip_reason, due_at, postponed_reason, attempts,
-             last_error, created_at, subject, destination_url, message_id, esp_message_id,
-             click_count)
+             manager_id, to_email, status, skip_reason, postponed_reason, due_at, enqueued_at,
+             attempts, last_error, created_at, subject, destination_url, message_id,
+             esp_message_id, click_count)
         SELECT e.id, e.campaign_id, {step_sql}, {variant_sql}, %s, %s, e.learner_id,
-               l.manager_id, {to_email}, {status_sql}, {reason_sql}, {due_sql}, '', 0,
-               '', %s, '', '', '', '', 0
+               {manager_sql}, {to_email}, {status_sql}, {skip_sql}, {postponed_sql},
+               {due_case_sql}, {enqueued_sql}, 0, '', %s, '', '', '', '', 0
         FROM {ENROLLMENT} e
         JOIN {LEARNER} l ON l.id = e.learner_id
         LEFT JOIN {MANAGER} m ON m.id = l.manager_id
+        {capped_sql}
         WHERE {where}
         ON CONFLICT DO NOTHING
-        RETURNING status
+        RETURNING id, status, postponed_reason
     """  # noqa: S608 (table names, integers and ORM-compiled SQL only)
     params = [
         kind,
         audience,
         *status_params,
-        *reason_params,
-        *due_params,
-        connection.ops.adapt_datetimefield_value(now),
+        *skip_params,
+        *postponed_params,
+        *due_case_params,
+        *enqueued_params,
+        adapt(now),
+        *capped_params,
         *where_params,
     ]
-    with connection.cursor() as cursor:
+    batch = SendBatch()
+    with transaction.atomic(), connection.cursor() as cursor, _without_nested_loops(cursor):
         cursor.execute(sql, params)
-        statuses = [row[0] for row in cursor.fetchall()]
-    return len(statuses), sum(1 for s in statuses if s == Send.Status.SKIPPED)
+        for send_id, status, postponed_reason in cursor.fetchall():
+            batch.created += 1
+            if status == Send.Status.SKIPPED:
+                batch.skipped += 1
+            elif status == Send.Status.QUEUED:
+                batch.queued_ids.append(send_id)
+            elif queue and postponed_reason != CAPPED.postponed_reason:
+                # Over-cap sends get their time from release_due_sends, which counts them.
+                batch.postponed += 1
+    return batch
 
 
 def _audiences(audience: str) -> list[str]:
@@ -384,14 +493,83 @@ def _audiences(audience: str) -> list[str]:
     return [audience]
 
 
-def create_due_sends(*, campaign: Campaign, now: dt.datetime) -> CreateResult:
+def _zone_rules(
+    *, campaign: Campaign, where: str, where_params: Sequence[Any], now: dt.datetime
+) -> list[_Rule]:
+    """Quiet hours and sending days for the learners ``where`` selects: one query for their
+    distinct time zones, the decision per zone in Python (DST-aware), one rule per zone that
+    must wait."""
+    sql = f"""
+        SELECT DISTINCT l.time_zone FROM {ENROLLMENT} e
+        JOIN {LEARNER} l ON l.id = e.learner_id WHERE {where}
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(where_params))
+        zones = sorted(row[0] for row in cursor.fetchall())
+    window = scheduling.window_for(
+        quiet_start=campaign.quiet_hours_start,
+        quiet_end=campaign.quiet_hours_end,
+        weekdays=campaign.weekday_list,
+    )
+    rules = []
+    for zone in zones:
+        decision = scheduling.decide(now=now, time_zone=zone, window=window)
+        if not decision.allowed:
+            rules.append(
+                _Rule(
+                    "l.time_zone = %s",
+                    (zone,),
+                    Send.Status.SCHEDULED,
+                    postponed_reason=decision.reason,
+                    due_at=decision.next_allowed,
+                )
+            )
+    return rules
+
+
+def _create_step_sends(
+    *,
+    campaign: Campaign,
+    step: Step,
+    where: str,
+    where_params: Sequence[Any],
+    due_sql: str,
+    now: dt.datetime,
+) -> SendBatch:
+    """The sends of ``step`` for the enrollments ``where`` selects, one ``INSERT`` per audience,
+    each starting queued or postponed (see :func:`_insert_sends`)."""
+    zones = _zone_rules(campaign=campaign, where=where, where_params=where_params, now=now)
+    batch = SendBatch()
+    for audience in _audiences(step.audience):
+        batch.add(
+            _insert_sends(
+                audience=audience,
+                kind=Send.Kind.STEP,
+                step_sql=str(int(step.pk)),
+                variant_sql=_variant_case_sql("e.learner_id", step),
+                due_sql=due_sql,
+                due_params=[],
+                where=where,
+                where_params=where_params,
+                now=now,
+                rules=zones,
+                # Managers are a separate list: the cap protects the learner's inbox.
+                cap=campaign.weekly_cap if audience == Audience.LEARNER else None,
+                queue=True,
+            )
+        )
+    return batch
+
+
+def create_due_sends(*, campaign: Campaign, now: dt.datetime) -> SendBatch:
     """Create the sends of every step that is due, then advance each enrollment to its next
-    step: one ``INSERT … SELECT`` per (step, audience) and one ``UPDATE`` per step.
+    step: per step, one ``INSERT … SELECT`` per audience and one ``UPDATE``.
 
     A learner who is now unsubscribed or suppressed (or whose manager opted out, or who has
-    none) gets a ``skipped`` row with the reason, so staff can see why nothing went out. Each
-    enrollment gets at most one step per pass: after downtime a learner catches up one step per
-    pass rather than receiving the backlog at once.
+    none) gets a ``skipped`` row with the reason, so staff can see why nothing went out; a send
+    in quiet hours, on a day without sending or over the weekly cap starts ``scheduled`` for
+    later. Each enrollment gets at most one step per pass: after downtime a learner catches up
+    one step per pass rather than receiving the backlog at once.
     """
     steps = _steps(campaign)
     due = Enrollment.objects.filter(
@@ -402,30 +580,24 @@ def create_due_sends(*, campaign: Campaign, now: dt.datetime) -> CreateResult:
         next_due_at__lte=now,
     )
     positions = set(due.order_by().values_list("next_step", flat=True).distinct())
-    created = skipped = 0
+    batch = SendBatch()
     adapt = connection.ops.adapt_datetimefield_value
     for index, step in enumerate(steps):
         if step.position not in positions:
             continue
-        where = (
-            "e.campaign_id = %s AND e.status = %s AND NOT e.is_holdout "
-            "AND e.next_step = %s AND e.next_due_at <= %s"
-        )
-        where_params = [campaign.pk, Enrollment.Status.ACTIVE, step.position, adapt(now)]
-        for audience in _audiences(step.audience):
-            made, skips = _insert_sends(
-                audience=audience,
-                kind=Send.Kind.STEP,
-                step_sql=str(int(step.pk)),
-                variant_sql=_variant_case_sql("e.learner_id", step),
+        batch.add(
+            _create_step_sends(
+                campaign=campaign,
+                step=step,
+                where=(
+                    "e.campaign_id = %s AND e.status = %s AND NOT e.is_holdout "
+                    "AND e.next_step = %s AND e.next_due_at <= %s"
+                ),
+                where_params=[campaign.pk, Enrollment.Status.ACTIVE, step.position, adapt(now)],
                 due_sql="e.next_due_at",
-                due_params=[],
-                where=where,
-                where_params=where_params,
                 now=now,
             )
-            created += made
-            skipped += skips
+        )
         following = steps[index + 1] if index + 1 < len(steps) else None
         _advance(due.filter(next_step=step.position), following, campaign)
     # A position with no step (deleted while learners were waiting for it) moves on.
@@ -434,7 +606,7 @@ def create_due_sends(*, campaign: Campaign, now: dt.datetime) -> CreateResult:
             continue
         following = next((s for s in steps if s.position > position), None)
         _advance(due.filter(next_step=position), following, campaign)
-    return CreateResult(created=created, skipped=skipped)
+    return batch
 
 
 def _advance(enrollments: Any, following: Step | None, campaign: Campaign) -> None:
@@ -457,9 +629,9 @@ def end_reactivated(*, campaign: Campaign, now: dt.datetime) -> ExitResult:
     Their pending step sends are skipped and, if the campaign has one, a "welcome back"
     milestone send is created (not for the holdout, which gets nothing).
     """
-    created = skipped = 0
+    welcome = SendBatch()
     if campaign.welcome_back_enabled:
-        created, skipped = _insert_sends(
+        welcome = _insert_sends(
             audience=Audience.LEARNER,
             kind=Send.Kind.WELCOME_BACK,
             step_sql="NULL",
@@ -491,7 +663,7 @@ def end_reactivated(*, campaign: Campaign, now: dt.datetime) -> ExitResult:
         next_due_at=None,
         exit_reason="came back",
     )
-    return ExitResult(ended=ended, sends_created=created, skipped=skipped)
+    return ExitResult(ended=ended, sends_created=welcome.created, skipped=welcome.skipped)
 
 
 def sunset_finished(*, campaign: Campaign, now: dt.datetime) -> ExitResult:
@@ -505,7 +677,7 @@ def sunset_finished(*, campaign: Campaign, now: dt.datetime) -> ExitResult:
         next_due_at__lte=now,
     )
     adapt = connection.ops.adapt_datetimefield_value
-    created, skipped = _insert_sends(
+    handoffs = _insert_sends(
         audience=Audience.MANAGER,
         kind=Send.Kind.HANDOFF,
         step_sql="NULL",
@@ -529,7 +701,7 @@ def sunset_finished(*, campaign: Campaign, now: dt.datetime) -> ExitResult:
         next_due_at=None,
         exit_reason="no activity after the last step",
     )
-    return ExitResult(ended=ended, sends_created=created, skipped=skipped)
+    return ExitResult(ended=ended, sends_created=handoffs.created, skipped=handoffs.skipped)
 
 
 def _skip_unreachable(*, now: dt.datetime) -> int:
@@ -665,6 +837,7 @@ def run_pass(*, now: dt.datetime, enqueue: bool = True) -> PassResult:
     # The lock row must exist before it can be locked; creating it is idempotent.
     PassLock.objects.bulk_create([PassLock(name=PASS_LOCK_NAME)], ignore_conflicts=True)
     result = PassResult()
+    fresh_ids: list[int] = []
     with transaction.atomic():
         lock = _lock_pass(now)
         if lock is None:
@@ -688,14 +861,17 @@ def run_pass(*, now: dt.datetime, enqueue: bool = True) -> PassResult:
             result.enrolled += enrolled.enrolled
             result.holdout += enrolled.holdout
             created = create_due_sends(campaign=campaign, now=now)
-            result.sends_created += created.created
-            result.skipped += created.skipped
+            for made in (enrolled.sends, created):
+                result.sends_created += made.created
+                result.skipped += made.skipped
+                result.postponed += made.postponed
+                fresh_ids += made.queued_ids
         released = release_due_sends(now=now, hand_over=enqueue)
         result.skipped += released.skipped
         result.postponed += released.postponed
-        result.queued = released.queued
+        result.queued = released.queued + len(fresh_ids)
         if enqueue:
-            send_ids = released.send_ids + hand_over_stale(now=now)
+            send_ids = fresh_ids + released.send_ids + hand_over_stale(now=now)
             transaction.on_commit(lambda: enqueue_delivery(send_ids))
         PassLock.objects.filter(pk=lock.pk).update(last_started_at=now, last_finished_at=now)
     logger.info("pass at %s: %s", now.isoformat(), result)

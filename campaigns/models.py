@@ -339,7 +339,11 @@ class Send(models.Model):
         UNCONFIRMED = "unconfirmed", "Unconfirmed"
 
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="sends")
-    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="sends")
+    # No index of its own: send_report_idx starts with it. Every index costs time on each of the
+    # hundreds of thousands of sends one pass can create.
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="sends", db_index=False
+    )
     step = models.ForeignKey(
         Step, null=True, blank=True, on_delete=models.PROTECT, related_name="sends"
     )
@@ -350,7 +354,10 @@ class Send(models.Model):
     audience = models.CharField(
         max_length=10, choices=[c for c in Audience.choices if c[0] != "both"]
     )
-    learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="sends")
+    # No index of its own: send_learner_recent_idx starts with it.
+    learner = models.ForeignKey(
+        Learner, on_delete=models.CASCADE, related_name="sends", db_index=False
+    )
     manager = models.ForeignKey(
         Manager, null=True, blank=True, on_delete=models.SET_NULL, related_name="sends"
     )
@@ -370,8 +377,9 @@ class Send(models.Model):
     subject = models.CharField(max_length=300, blank=True)
     # Where the CTA leads, with UTM parameters; the click redirect goes only here.
     destination_url = models.URLField(max_length=2000, blank=True)
-    message_id = models.CharField(max_length=300, blank=True, db_index=True)
-    esp_message_id = models.CharField(max_length=300, blank=True, db_index=True)
+    # Indexed only once set (see Meta): a send gets its ids when it goes out.
+    message_id = models.CharField(max_length=300, blank=True)
+    esp_message_id = models.CharField(max_length=300, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     opened_at = models.DateTimeField(null=True, blank=True)
     clicked_at = models.DateTimeField(null=True, blank=True)
@@ -401,6 +409,15 @@ class Send(models.Model):
             models.Index(fields=["status", "due_at"], name="send_status_due_idx"),
             models.Index(fields=["learner", "-sent_at"], name="send_learner_recent_idx"),
             models.Index(fields=["campaign", "step", "variant"], name="send_report_idx"),
+            # ESP events and reconciliation look sends up by these ids.
+            models.Index(
+                fields=["message_id"], name="send_message_id_idx", condition=~Q(message_id="")
+            ),
+            models.Index(
+                fields=["esp_message_id"],
+                name="send_esp_message_id_idx",
+                condition=~Q(esp_message_id=""),
+            ),
         ]
 
     def __str__(self) -> str:
