@@ -629,6 +629,14 @@ def end_reactivated(*, campaign: Campaign, now: dt.datetime) -> ExitResult:
     Their pending step sends are skipped and, if the campaign has one, a "welcome back"
     milestone send is created (not for the holdout, which gets nothing).
     """
+    returned = Enrollment.objects.filter(
+        campaign=campaign,
+        status=Enrollment.Status.ACTIVE,
+        learner__last_active_at__gt=F("enrolled_at"),
+    )
+    # Most passes find nobody: one look instead of three statements over every enrollment.
+    if not returned.exists():
+        return ExitResult(ended=0)
     welcome = SendBatch()
     if campaign.welcome_back_enabled:
         welcome = _insert_sends(
@@ -645,11 +653,6 @@ def end_reactivated(*, campaign: Campaign, now: dt.datetime) -> ExitResult:
             where_params=[campaign.pk, Enrollment.Status.ACTIVE],
             now=now,
         )
-    returned = Enrollment.objects.filter(
-        campaign=campaign,
-        status=Enrollment.Status.ACTIVE,
-        learner__last_active_at__gt=F("enrolled_at"),
-    )
     Send.objects.filter(
         enrollment__in=returned.values("pk"), kind=Send.Kind.STEP, status__in=PENDING
     ).update(status=Send.Status.SKIPPED, skip_reason="learner came back")
@@ -729,10 +732,14 @@ def release_due_sends(*, now: dt.datetime, hand_over: bool = False) -> ReleaseRe
     applied with one ``UPDATE`` per group that must wait. With ``hand_over`` the queued sends
     are stamped ``enqueued_at`` and their ids returned for delivery tasks.
     """
-    result = ReleaseResult(skipped=_skip_unreachable(now=now))
     due = Send.objects.filter(
         status=Send.Status.SCHEDULED, due_at__lte=now, campaign__status=Campaign.Status.ACTIVE
     )
+    groups = list(due.order_by().values_list("campaign_id", "learner__time_zone").distinct())
+    if not groups:
+        return ReleaseResult()
+    result = ReleaseResult(skipped=_skip_unreachable(now=now))
+    # Those just skipped are no longer due.
     groups = list(due.order_by().values_list("campaign_id", "learner__time_zone").distinct())
     campaigns = Campaign.objects.in_bulk({campaign_id for campaign_id, _ in groups})
     open_groups: dict[int, list[str]] = {}
