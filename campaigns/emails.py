@@ -250,7 +250,10 @@ def render(
     send_id = send.pk if send else None
     # A preview or test send must not let staff unsubscribe or answer for the sample learner:
     # its links lead to the "link not valid" page.
-    survey_link = links.survey_url(learner_id=learner.pk, send_id=send_id) if send else PREVIEW_LINK
+    # Signing costs time per email; only a survey CTA needs this link.
+    survey_link = PREVIEW_LINK
+    if send and content.cta_target == CtaTarget.SURVEY:
+        survey_link = links.survey_url(learner_id=learner.pk, send_id=send_id)
     target = destination(
         content=content,
         context=context,
