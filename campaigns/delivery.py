@@ -246,11 +246,10 @@ def _claim(send_ids: Sequence[int], now: dt.datetime, result: DeliveryResult) ->
 def _update_rows(
     sends: Sequence[Send], fields: Sequence[str], *, only_if_status: Sequence[str]
 ) -> int:
-    """Write ``fields`` of each send in one ``executemany``, compare-and-set on its status.
+    """Write ``fields`` of each send in one statement, compare-and-set on its status.
 
     Django's ``bulk_update`` builds a CASE per field in Python, which cost more than sending
-    the emails; one parameterized UPDATE per row through ``executemany`` is a single round of
-    the driver and keeps the batch's statements constant.
+    the emails. PostgreSQL gets one ``UPDATE … FROM (VALUES …)``; SQLite one ``executemany``.
     """
     if not sends:
         return 0
@@ -259,16 +258,35 @@ def _update_rows(
         column = Send._meta.get_field(name)
         assert isinstance(column, Field)
         columns.append(column)
-    assignments = ", ".join(f"{column.column} = %s" for column in columns)
     statuses = ", ".join("%s" for _ in only_if_status)
-    sql = f"UPDATE {Send._meta.db_table} SET {assignments} WHERE id = %s AND status IN ({statuses})"  # noqa: S608
-    rows = [
+    values = [
         [column.get_db_prep_save(getattr(send, column.attname), connection) for column in columns]
-        + [send.pk, *only_if_status]
         for send in sends
     ]
+    table = Send._meta.db_table
+    if connection.vendor == "postgresql":
+        # One statement for the whole batch: planned once, not once per row.
+        row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
+        names = ", ".join(["id", *(f"c{i}" for i in range(len(columns)))])
+        assignments = ", ".join(
+            f"{column.column} = CAST(v.c{i} AS {column.db_type(connection)})"
+            for i, column in enumerate(columns)
+        )
+        sql = (
+            f"UPDATE {table} SET {assignments} "  # noqa: S608 (names from the model only)
+            f"FROM (VALUES {', '.join([row] * len(sends))}) AS v({names}) "
+            f"WHERE {table}.id = v.id AND {table}.status IN ({statuses})"
+        )
+        params = [p for send, v in zip(sends, values, strict=True) for p in (send.pk, *v)]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*params, *only_if_status])
+            return max(cursor.rowcount, 0)
+    assignments = ", ".join(f"{column.column} = %s" for column in columns)
+    sql = f"UPDATE {table} SET {assignments} WHERE id = %s AND status IN ({statuses})"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.executemany(sql, rows)
+        cursor.executemany(
+            sql, [[*v, send.pk, *only_if_status] for send, v in zip(sends, values, strict=True)]
+        )
         return max(cursor.rowcount, 0)
 
 
