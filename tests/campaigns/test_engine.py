@@ -332,3 +332,50 @@ def test_a_sending_row_left_by_a_dead_worker_becomes_unconfirmed(drip: Campaign)
     assert result.unconfirmed == 1
     assert Send.objects.get().status == "unconfirmed"
     assert delivery.deliver_queued(now=day(0, hour=10)).claimed == 0
+
+
+def test_the_stages_can_be_called_one_by_one(db: None) -> None:
+    campaign = make_drip()
+    # The first step on day 1: enrolling creates no send yet.
+    Step.objects.filter(campaign=campaign, position=1).update(delay_days=1)
+    returner, stayer = learners(2)
+    enrolled = engine.enroll_segment_members(campaign=campaign, now=day(0))
+    assert (enrolled.enrolled, enrolled.holdout, enrolled.sends.created) == (2, 0, 0)
+    assert engine.create_due_sends(campaign=campaign, now=day(0)).created == 0
+    created = engine.create_due_sends(campaign=campaign, now=day(1))
+    assert (created.created, len(created.queued_ids)) == (2, 2)
+    assert set(Enrollment.objects.values_list("next_step", flat=True)) == {2}
+
+    # A scheduled send (e.g. a welcome back) is released by release_due_sends.
+    Learner.objects.filter(pk=returner.pk).update(last_active_at=day(2))
+    exits = engine.end_reactivated(campaign=campaign, now=day(2))
+    assert (exits.ended, exits.sends_created) == (1, 1)
+    welcome = Send.objects.get(kind=Send.Kind.WELCOME_BACK)
+    assert welcome.status == "scheduled"
+    released = engine.release_due_sends(now=day(2), hand_over=True)
+    assert (released.queued, released.send_ids) == (1, [welcome.pk])
+
+    Enrollment.objects.filter(learner=stayer).update(next_step=None, next_due_at=day(20))
+    assert engine.sunset_finished(campaign=campaign, now=day(19)).ended == 0
+    sunset = engine.sunset_finished(campaign=campaign, now=day(20))
+    assert (sunset.ended, sunset.sends_created) == (1, 1)
+    handoff = Send.objects.get(kind=Send.Kind.HANDOFF)
+    assert handoff.to_email == stayer.manager.email  # type: ignore[union-attr]
+    assert Learner.objects.get(pk=stayer.pk).sunset_at == day(20)
+
+
+def test_holdout_learners_get_no_welcome_back_and_no_handoff(db: None) -> None:
+    make_drip(holdout_percent=50)
+    people = learners(20)
+    engine.run_pass(now=day(0), enqueue=False)
+    holdout = Enrollment.objects.filter(is_holdout=True)
+    assert holdout.exists()
+    Learner.objects.filter(pk__in=holdout.values("learner_id")[:1]).update(last_active_at=day(1))
+    engine.run_pass(now=day(1), enqueue=False)
+    for n in range(2, 31):
+        engine.run_pass(now=day(n), enqueue=False)
+    holdout_learners = set(holdout.values_list("learner_id", flat=True))
+    assert not Send.objects.filter(learner_id__in=holdout_learners).exists()
+    assert Send.objects.filter(kind=Send.Kind.HANDOFF).count() == len(people) - len(
+        holdout_learners
+    )
