@@ -160,10 +160,11 @@ def _progress_for(sends: Iterable[Send]) -> dict[tuple[int, int], CourseProgress
 
 
 def _claimable(now: dt.datetime) -> QuerySet[Send]:
-    # A send put back with a back-off has no enqueued_at and waits for its due time; a send a
-    # pass handed over (enqueued_at set) is taken whatever the worker's clock says.
+    # A send put back with a back-off (tried before, no enqueued_at) waits for its due time.
+    # Any other queued send was released by a pass, which decided it was due at the pass's
+    # "now": it is taken whatever the worker's clock says.
     return Send.objects.filter(
-        Q(enqueued_at__isnull=False) | Q(due_at__lte=now),
+        Q(enqueued_at__isnull=False) | Q(attempts=0) | Q(due_at__lte=now),
         status=Send.Status.QUEUED,
         campaign__status=Campaign.Status.ACTIVE,
     )

@@ -237,3 +237,12 @@ def test_back_off_doubles_and_is_capped() -> None:
         dt.timedelta(minutes=8),
     ]
     assert delivery.backoff(30) == delivery.BACKOFF_MAX
+
+
+def test_a_released_send_is_taken_whatever_the_workers_clock_says(
+    drip: Campaign, scripted: Any
+) -> None:
+    queued(2)
+    # Released by a pass running "in the future" (an operator's --now), not yet tried.
+    Send.objects.update(enqueued_at=None, due_at=day(5))
+    assert delivery.deliver(send_ids=ids(), now=day(0)).sent == 2
