@@ -43,7 +43,7 @@ from django.db.models import Field, Q, QuerySet
 from learners.models import CourseProgress
 
 from . import emails
-from .models import Audience, Campaign, Enrollment, Send
+from .models import Audience, Campaign, Enrollment, Send, Step, Variant
 
 logger = logging.getLogger(__name__)
 
@@ -159,6 +159,33 @@ def _progress_for(sends: Iterable[Send]) -> dict[tuple[int, int], CourseProgress
     return {(p.learner_id, p.course_id): p for p in rows if (p.learner_id, p.course_id) in pairs}
 
 
+def _load(ids: Sequence[int]) -> list[Send]:
+    """The claimed sends with everything their emails need, in a constant number of queries.
+
+    Per-send rows (learner, manager, enrollment, course) are joined; the campaign, step and
+    variant rows, shared by the whole batch, are loaded once each rather than on every row.
+    """
+    sends = list(
+        Send.objects.filter(pk__in=ids)
+        .select_related("learner__manager", "manager", "enrollment__course")
+        .order_by("pk")
+    )
+    campaigns = Campaign.objects.select_related("welcome_back_incentive").in_bulk(
+        {s.campaign_id for s in sends}
+    )
+    steps = Step.objects.select_related("incentive").in_bulk(
+        {s.step_id for s in sends if s.step_id is not None}
+    )
+    variants = Variant.objects.in_bulk({s.variant_id for s in sends if s.variant_id is not None})
+    for send in sends:
+        send.campaign = campaigns[send.campaign_id]
+        if send.step_id is not None:
+            send.step = steps[send.step_id]
+        if send.variant_id is not None:
+            send.variant = variants[send.variant_id]
+    return sends
+
+
 def _claimable(now: dt.datetime) -> QuerySet[Send]:
     # A send put back with a back-off (tried before, no enqueued_at) waits for its due time.
     # Any other queued send was released by a pass, which decided it was due at the pass's
@@ -188,18 +215,7 @@ def _claim(send_ids: Sequence[int], now: dt.datetime, result: DeliveryResult) ->
         )
         if not ids:
             return []
-        sends = list(
-            Send.objects.filter(pk__in=ids)
-            .select_related(
-                "learner__manager",
-                "manager",
-                "enrollment__course",
-                "campaign__welcome_back_incentive",
-                "step__incentive",
-                "variant",
-            )
-            .order_by("pk")
-        )
+        sends = _load(ids)
         result.claimed += len(sends)
         skips: dict[str, list[int]] = defaultdict(list)
         failures: dict[str, list[int]] = defaultdict(list)
