@@ -36,5 +36,13 @@ lint: install
 test: lint
 	VAR_DIR=$(CURDIR)/var/test $(BIN)/pytest $(PYTEST_ARGS)
 
+# The engine at 1,000,000 learners on PostgreSQL + Redis (see README: Benchmarks).
+bench: install
+	$(BIN)/python -m bench.engine $(BENCH_ARGS)
+
+# 100,000 learners imported from a CSV through the command-line importer.
+bench-import: migrate
+	$(BIN)/python manage.py bench_import --count 100000
+
 clean:
 	rm -rf var/
