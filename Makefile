@@ -18,8 +18,11 @@ install: $(STAMP)
 migrate: install
 	$(BIN)/python manage.py migrate --noinput
 
+# The first pass runs now, so the worker has the demo's day-0 emails to deliver as soon as it
+# starts; beat runs the next ones every 5 minutes.
 demo: migrate
 	$(BIN)/python manage.py seed_demo
+	$(BIN)/python manage.py run_pass
 	$(BIN)/python manage.py demo_admin
 
 # Web admin on :8000, a Celery worker and celery-beat, until Ctrl-C.

@@ -65,7 +65,11 @@ def test_running_it_twice_creates_nothing_new(db):
 
 
 def test_a_demo_campaign_someone_paused_stays_paused(db):
-    call_command("seed_demo", "--learners", "20", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("seed_demo", "--learners", "20", stdout=out)
+    assert out.getvalue().splitlines()[-1] == (
+        "Demo campaign: “Win back: inactive 30–59 days” (Active)."
+    )
     campaign = Campaign.objects.get()
     assert campaign.status == Campaign.Status.ACTIVE
     campaign.status = Campaign.Status.PAUSED

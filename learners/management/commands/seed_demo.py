@@ -43,5 +43,5 @@ class Command(BaseCommand):
             and campaign.status == Campaign.Status.DRAFT
             and campaign.launched_at is None
         ):
-            launch_campaign(campaign=campaign, now=now)
+            campaign = launch_campaign(campaign=campaign, now=now)
         self.stdout.write(f"Demo campaign: “{campaign.name}” ({campaign.get_status_display()}).")
