@@ -51,10 +51,12 @@ STEPS: tuple[BlueprintStep, ...] = (
         preheader="Pick up at {{ next_module }} in one click.",
         body=(
             "Hi {{ first_name }},\n\n"
-            "You're {{ percent_complete }}% through {{ course_title }}, and everything you've "
-            "done is saved. You finished {{ last_module }}; the button below opens "
-            "{{ next_module }} right where you stopped.\n\n"
-            "No need to start over."
+            "{% if percent_complete %}You're {{ percent_complete }}% through {{ course_title }}, "
+            "and everything you've done is saved. You finished {{ last_module }}; the button "
+            "below opens {{ next_module }} right where you stopped.\n\n"
+            "No need to start over.{% else %}{{ course_title }} is waiting for you, and your "
+            "place is saved: the button below opens {{ next_module }}, the first step."
+            "{% endif %}"
         ),
         cta_label="Resume where you stopped",
         variant_b_subject="Pick up {{ course_title }} where you left off",

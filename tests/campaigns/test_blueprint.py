@@ -103,6 +103,22 @@ def test_every_email_is_under_80_words_with_exactly_one_cta(compressed: bool) ->
             assert "{{" not in rendered.text and "{%" not in rendered.text
 
 
+def test_day_0_reads_well_for_a_learner_who_has_not_finished_a_module() -> None:
+    step = make().steps.get(position=1)
+    learner = LearnerFactory.create(first_name="Bruno")
+    CourseProgressFactory.create(
+        learner=learner, percent_complete=0, last_module="", next_module="Onboarding customers"
+    )
+
+    rendered = emails.render_preview(
+        step=step, variant=None, audience=Audience.LEARNER, learner=learner, now=NOW
+    )
+
+    assert "0%" not in rendered.text
+    assert "You finished" not in rendered.text
+    assert "the button below opens Onboarding customers, the first step." in rendered.text
+
+
 def test_the_blueprint_passes_launch_validation() -> None:
     campaign = make()
     assert services.campaign_problems(campaign) == []
