@@ -282,19 +282,18 @@ def _update_rows(
     ]
     table = Send._meta.db_table
     if connection.vendor == "postgresql":
-        # One statement for the whole batch: planned once, not once per row.
-        row = "(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"
+        # One short statement for the whole batch, its rows passed as one array per column:
+        # a VALUES list of a thousand placeholders cost more to build and parse than the update.
+        arrays = ", ".join(f"CAST(%s AS {column.db_type(connection)}[])" for column in columns)
         names = ", ".join(["id", *(f"c{i}" for i in range(len(columns)))])
-        assignments = ", ".join(
-            f"{column.column} = CAST(v.c{i} AS {column.db_type(connection)})"
-            for i, column in enumerate(columns)
-        )
+        assignments = ", ".join(f"{column.column} = v.c{i}" for i, column in enumerate(columns))
         sql = (
             f"UPDATE {table} SET {assignments} "  # noqa: S608 (names from the model only)
-            f"FROM (VALUES {', '.join([row] * len(sends))}) AS v({names}) "
+            f"FROM unnest(CAST(%s AS bigint[]), {arrays}) AS v({names}) "
             f"WHERE {table}.id = v.id AND {table}.status IN ({statuses})"
         )
-        params = [p for send, v in zip(sends, values, strict=True) for p in (send.pk, *v)]
+        params: list[Any] = [[send.pk for send in sends]]
+        params += [[row[i] for row in values] for i in range(len(columns))]
         with connection.cursor() as cursor:
             cursor.execute(sql, [*params, *only_if_status])
             return max(cursor.rowcount, 0)

@@ -283,10 +283,11 @@ def render(
         )
         unsubscribe_label = "Unsubscribe from these reminders"
 
-    subject = templating.render_subject(content.subject, context)
-    preheader = templating.render_subject(content.preheader, context) if content.preheader else ""
+    values = templating.Values(context)
+    subject = templating.render_subject(content.subject, values)
+    preheader = templating.render_subject(content.preheader, values) if content.preheader else ""
     script = (
-        templating.render_text(content.manager_script, context) if content.manager_script else ""
+        templating.render_text(content.manager_script, values) if content.manager_script else ""
     )
     layout: dict[str, Any] = {
         "subject": subject,
@@ -303,12 +304,12 @@ def render(
     }
     text = render_to_string(
         "emails/message-body.txt",
-        {**layout, "body": templating.render_text(content.body, context)},
+        {**layout, "body": templating.render_text(content.body, values)},
     )
     html = render_to_string(
         "emails/message-body.html",
         # render_html escapes every value and adds only <p>/<br>.
-        {**layout, "body": mark_safe(templating.render_html(content.body, context))},  # noqa: S308
+        {**layout, "body": mark_safe(templating.render_html(content.body, values))},  # noqa: S308
     )
     headers = {
         "List-Unsubscribe": f"<{opt_out}>",

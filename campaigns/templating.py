@@ -197,29 +197,39 @@ def validate_template(source: str, *, field: str = "template") -> None:
         )
 
 
-def _context(values: Mapping[str, object], *, autoescape: bool) -> Context:
-    flat: dict[str, str | int | float] = {}
-    for key, value in values.items():
-        if value is None:
-            flat[key] = ""
-        elif isinstance(value, str | int | float) and not isinstance(value, bool):
-            flat[key] = value
-        else:
-            raise TypeError(f"template context value {key!r} must be plain text or a number")
-    return Context(flat, autoescape=autoescape)
+class Values:
+    """A message's values, checked once and ready for every template of that message (an
+    email renders five or more: subject, preheader, script, text and HTML body)."""
+
+    def __init__(self, values: Mapping[str, object]) -> None:
+        flat: dict[str, str | int | float] = {}
+        for key, value in values.items():
+            if value is None:
+                flat[key] = ""
+            elif isinstance(value, str | int | float) and not isinstance(value, bool):
+                flat[key] = value
+            else:
+                raise TypeError(f"template context value {key!r} must be plain text or a number")
+        self.plain = Context(flat, autoescape=False)
+        self.html = Context(flat, autoescape=True)
 
 
-def render_subject(source: str, values: Mapping[str, object]) -> str:
+def _context(values: Mapping[str, object] | Values, *, autoescape: bool) -> Context:
+    prepared = values if isinstance(values, Values) else Values(values)
+    return prepared.html if autoescape else prepared.plain
+
+
+def render_subject(source: str, values: Mapping[str, object] | Values) -> str:
     """A header line: no escaping (it is not HTML), and no CR/LF (header injection)."""
     rendered = _compile(source).render(_context(values, autoescape=False))
     return " ".join(rendered.split())
 
 
-def render_text(source: str, values: Mapping[str, object]) -> str:
+def render_text(source: str, values: Mapping[str, object] | Values) -> str:
     return _compile(source).render(_context(values, autoescape=False)).strip()
 
 
-def render_html(source: str, values: Mapping[str, object]) -> str:
+def render_html(source: str, values: Mapping[str, object] | Values) -> str:
     """The body as HTML paragraphs; every value is escaped."""
     rendered = _compile(source).render(_context(values, autoescape=True)).strip()
     # The rendered text is already escaped; linebreaks() only adds <p>/<br>.
