@@ -44,7 +44,7 @@ from django.db.models.lookups import LessThan
 
 from learners.models import Learner
 
-from . import scheduling
+from . import planner_stats, scheduling
 from .models import Audience, Campaign, Enrollment, PassLock, Send, Step, Variant
 from .segments import focus_course_subquery, segment_learners
 
@@ -839,7 +839,9 @@ def run_pass(*, now: dt.datetime, enqueue: bool = True) -> PassResult:
 
     Runs in one transaction holding the pass lock; a pass that finds the lock taken does
     nothing and says so (``skipped_locked``). With ``enqueue`` the queued sends are handed to
-    delivery tasks, in chunks of ``DELIVERY_BATCH_SIZE``, once the transaction commits.
+    delivery tasks, in chunks of ``DELIVERY_BATCH_SIZE``, once the transaction commits; a pass
+    that wrote a large share of a table first refreshes its planner statistics
+    (:mod:`campaigns.planner_stats`).
     """
     # The lock row must exist before it can be locked; creating it is idempotent.
     PassLock.objects.bulk_create([PassLock(name=PASS_LOCK_NAME)], ignore_conflicts=True)
@@ -877,6 +879,12 @@ def run_pass(*, now: dt.datetime, enqueue: bool = True) -> PassResult:
         result.skipped += released.skipped
         result.postponed += released.postponed
         result.queued = released.queued + len(fresh_ids)
+        # Before delivery starts: its claims are planned with these statistics.
+        written = {
+            Enrollment: result.enrolled + result.reactivated + result.sunset,
+            Send: result.sends_created + released.queued + released.postponed + result.skipped,
+        }
+        transaction.on_commit(lambda: planner_stats.refresh_after_bulk_write(written), robust=True)
         if enqueue:
             send_ids = fresh_ids + released.send_ids + hand_over_stale(now=now)
             transaction.on_commit(lambda: enqueue_delivery(send_ids))
