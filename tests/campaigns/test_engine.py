@@ -379,3 +379,15 @@ def test_holdout_learners_get_no_welcome_back_and_no_handoff(db: None) -> None:
     assert Send.objects.filter(kind=Send.Kind.HANDOFF).count() == len(people) - len(
         holdout_learners
     )
+
+
+def test_deleting_a_learner_removes_their_enrollments_and_sends(drip: Campaign) -> None:
+    # Send.learner and Send.campaign carry no database constraint of their own (see the model);
+    # the ORM's cascade still takes a deleted learner's sends with them.
+    leaving, staying = learners(2)
+    run(0)
+    assert Send.objects.filter(learner=leaving).count() == 1
+    leaving.delete()
+    assert Send.objects.filter(learner_id=leaving.pk).count() == 0
+    assert Enrollment.objects.filter(learner_id=leaving.pk).count() == 0
+    assert Send.objects.filter(learner=staying).count() == 1
