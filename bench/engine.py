@@ -1,5 +1,5 @@
 """The engine benchmark: ``python -m bench.engine [--learners 1000000] [--deliver-sample N]
-[--naive-sample N]``.
+[--naive-sample N] [--rounds 3]``.
 
 On a database of its own (``bench``; never ``test``) it loads a million learners with COPY,
 launches the blueprint campaign on the 30–59-days segment and reports, in one table:
@@ -8,7 +8,8 @@ launches the blueprint campaign on the 30–59-days segment and reports, in one 
 - a pass a minute later, with nothing due: time and peak memory;
 - delivery: 2 Celery worker processes sending the day-0 sends to a local SMTP sink, emails/s;
 - the bare loop: 2 Celery worker processes sending as many pre-rendered copies of one real
-  email, with no database work, to the same sink: the machine's limit;
+  email, with no database work, to the same sink: the machine's limit. The two take turns
+  in ``--rounds`` rounds (3), so a drift in the machine's speed weighs on both alike;
 - a naive per-learner Django loop on the same data, as a ratio.
 
 Each phase runs in a fresh process (its peak memory is its own). Every child is in its own
@@ -22,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import functools
 import json
 import os
 import platform
@@ -217,9 +219,26 @@ class Throughput:
     load_before: float
     note: str = ""
 
+    rounds: tuple[float, ...] = ()
+
     @property
     def per_second(self) -> float:
         return self.messages / self.seconds if self.seconds > 0 else 0.0
+
+    @classmethod
+    def combine(cls, parts: list[Throughput]) -> Throughput:
+        """The rounds of one measurement as one: all messages over all the time they took."""
+        return cls(
+            messages=sum(p.messages for p in parts),
+            target=sum(p.target for p in parts),
+            seconds=sum(p.seconds for p in parts),
+            complete=all(p.complete for p in parts),
+            worker_peak_mb=max(p.worker_peak_mb for p in parts),
+            pool_peak_mb=max(p.pool_peak_mb for p in parts),
+            load_before=max(p.load_before for p in parts),
+            note="; ".join(p.note for p in parts if p.note),
+            rounds=tuple(p.per_second for p in parts),
+        )
 
 
 def measure_workers(
@@ -329,14 +348,16 @@ def deliver(run: Run, *, campaign: int, target: int) -> None:
 
     result = measure_workers(
         run,
-        name="bench-delivery",
+        # A log of its own per round: readiness is read from it.
+        name=f"bench-delivery-{len(run.results.get('delivery_rounds', [])) + 1}",
         app="reengagement",
         env=run.env(DJANGO_SETTINGS_MODULE="reengagement.settings", LOG_LEVEL="INFO"),
         enqueue=enqueue,
         target=target,
         settled=lambda: send_counts(run).get("sending", 0) == 0,
     )
-    run.results["delivery"] = result
+    run.results.setdefault("delivery_rounds", []).append(result)
+    run.results["delivery"] = Throughput.combine(run.results["delivery_rounds"])
     run.results["after_delivery"] = send_counts(run)
 
 
@@ -351,9 +372,16 @@ def bare(run: Run, *, target: int, batch_size: int, message: Path) -> None:
         BENCH_MESSAGE_FILE=str(message),
         BENCH_SMTP_PORT=str(run.sink_port),
     )
-    run.results["bare"] = measure_workers(
-        run, name="bench-bare", app="bench.bare_loop", env=env, enqueue=enqueue, target=target
+    result = measure_workers(
+        run,
+        name=f"bench-bare-{len(run.results.get('bare_rounds', [])) + 1}",
+        app="bench.bare_loop",
+        env=env,
+        enqueue=enqueue,
+        target=target,
     )
+    run.results.setdefault("bare_rounds", []).append(result)
+    run.results["bare"] = Throughput.combine(run.results["bare_rounds"])
 
 
 def send_counts(run: Run) -> dict[str, int]:
@@ -415,6 +443,14 @@ def machine(run: Run) -> list[tuple[str, str]]:
         ("benchmark now", run.now.isoformat()),
         ("run directory", str(run.run_dir.relative_to(BASE_DIR))),
     ]
+
+
+def _rounds_text(result: Throughput) -> str:
+    if len(result.rounds) < 2:
+        return ""
+    return (
+        f" in {len(result.rounds)} rounds: " + ", ".join(f"{r:,.0f}" for r in result.rounds) + "/s"
+    )
 
 
 def build_report(run: Run) -> Report:
@@ -487,8 +523,8 @@ def build_report(run: Run) -> Report:
         report.add(
             "bare loop (2 processes, pre-rendered, no DB)",
             f"{rate(bare_result.per_second, ' emails/s')} "
-            f"({bare_result.messages:,} in {seconds(bare_result.seconds)}, "
-            f"load before {bare_result.load_before:.1f}"
+            f"({bare_result.messages:,} in {seconds(bare_result.seconds)}"
+            f"{_rounds_text(bare_result)}, load before ≤ {bare_result.load_before:.1f}"
             f"{'; ' + bare_result.note if bare_result.note else ''})",
             f"reference ≈ {REFERENCE_BARE_RATE:.0f}/s",
         )
@@ -506,8 +542,8 @@ def build_report(run: Run) -> Report:
         report.add(
             "delivery (2 worker processes → SMTP sink)",
             f"{rate(delivery.per_second, ' emails/s')}{share_text} "
-            f"({delivery.messages:,} of {delivery.target:,} in {seconds(delivery.seconds)}, "
-            f"load before {delivery.load_before:.1f}"
+            f"({delivery.messages:,} of {delivery.target:,} in {seconds(delivery.seconds)}"
+            f"{_rounds_text(delivery)}, load before ≤ {delivery.load_before:.1f}"
             f"{'; ' + delivery.note if delivery.note else ''})",
             target,
             ok,
@@ -567,7 +603,8 @@ def notes(run: Run) -> list[str]:
         "(the PostgreSQL server's memory is not included).",
         "Delivery and bare loop: `celery worker --concurrency=2` (prefork), broker "
         f"{BROKER_URL}, batches of DELIVERY_BATCH_SIZE, timed from the first task sent to the "
-        "sink accepting the last message.",
+        "sink accepting the last message; they take turns (--rounds), and each figure is all "
+        "its messages over all its rounds' time.",
     ]
     if run.args.profile:
         out.append("The first pass ran under cProfile (--profile): its time is inflated.")
@@ -643,14 +680,26 @@ def benchmark(run: Run) -> None:
     rendered = run.step(
         "render a sample email", lambda: _render_sample(run, campaign=campaign, message=message)
     )
-    run.step(
-        f"delivery of {target:,} sends", lambda: deliver(run, campaign=campaign, target=target)
-    )
-    if rendered:
-        run.step(
-            f"bare loop of {target:,} messages",
-            lambda: bare(run, target=target, batch_size=batch_size, message=message),
-        )
+    # Delivery and the bare loop take turns, so that a change in the machine's speed during
+    # the run (a shared host's neighbours) weighs on both alike rather than on one.
+    rounds = max(min(args.rounds, target), 1)
+    for number, size in enumerate(_split(target, rounds), start=1):
+        of = f" (round {number} of {rounds})" if rounds > 1 else ""
+        if not run.step(
+            f"delivery of {size:,} sends{of}",
+            functools.partial(deliver, run, campaign=campaign, target=size),
+        ):
+            break
+        if rendered:
+            run.step(
+                f"bare loop of {size:,} messages{of}",
+                functools.partial(bare, run, target=size, batch_size=batch_size, message=message),
+            )
+
+
+def _split(total: int, parts: int) -> list[int]:
+    """``total`` in ``parts`` near-equal whole shares."""
+    return [total // parts + (1 if i < total % parts else 0) for i in range(parts)]
 
 
 def _render_sample(run: Run, *, campaign: int, message: Path) -> None:
@@ -693,6 +742,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="deliver (and bare-loop) this many messages; 0 for every day-0 send",
     )
     parser.add_argument("--naive-sample", type=int, default=2_000, help="0 skips the naive loop")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="delivery and the bare loop take turns in this many rounds",
+    )
     parser.add_argument("--now", type=dt.datetime.fromisoformat, help="default: see choose_now")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--pass-timeout", type=float, default=900)
