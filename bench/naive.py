@@ -17,9 +17,9 @@ from typing import Any
 
 from django.db import connection
 
-from campaigns.emails import render_send
+from campaigns.content.emails import render_send
+from campaigns.engine.segments import segment_learners
 from campaigns.models import Audience, Campaign, Enrollment, Send
-from campaigns.segments import segment_learners
 from learners.models import CourseProgress, Learner
 
 

@@ -29,9 +29,9 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from campaigns.emails import render_send  # noqa: E402
+from campaigns.content.emails import render_send  # noqa: E402
+from campaigns.engine.segments import segment_learners  # noqa: E402
 from campaigns.models import Campaign, Segment, Send  # noqa: E402
-from campaigns.segments import segment_learners  # noqa: E402
 from learners.models import CourseProgress  # noqa: E402
 
 from . import naive  # noqa: E402
@@ -67,14 +67,14 @@ def setup(args: argparse.Namespace) -> dict[str, Any]:
     now: dt.datetime = args.now
     segment = Segment.objects.create(name=SEGMENT_NAME, min_inactive_days=30, max_inactive_days=59)
     try:
-        blueprint = importlib.import_module("campaigns.blueprint")
+        blueprint = importlib.import_module("campaigns.building.blueprint")
     except ImportError:
         blueprint = None
     if blueprint is not None:
         campaign: Campaign = blueprint.create_blueprint_campaign(
             name="Win back: inactive 30–59 days", segment=segment, compressed=False, now=now
         )
-        source = "campaigns.blueprint.create_blueprint_campaign"
+        source = "campaigns.building.blueprint.create_blueprint_campaign"
     else:
         campaign = _six_steps(segment)
         source = "bench fallback (six steps, days 0/3/7/10/14/21)"
@@ -94,7 +94,7 @@ def setup(args: argparse.Namespace) -> dict[str, Any]:
 
 def _launch(campaign: Campaign, *, now: dt.datetime) -> str:
     try:
-        services = importlib.import_module("campaigns.services")
+        services = importlib.import_module("campaigns.building.services")
         launch: Callable[..., Any] = services.launch_campaign
     except (ImportError, AttributeError):
         Campaign.objects.filter(pk=campaign.pk).update(
@@ -102,7 +102,7 @@ def _launch(campaign: Campaign, *, now: dt.datetime) -> str:
         )
         return "status update"
     launch(campaign=campaign, now=now)
-    return "campaigns.services.launch_campaign"
+    return "campaigns.building.services.launch_campaign"
 
 
 def _six_steps(segment: Segment) -> Campaign:
@@ -147,7 +147,7 @@ def naive_phase(args: argparse.Namespace) -> dict[str, Any]:
 
 def pass_phase(args: argparse.Namespace) -> dict[str, Any]:
     """One evaluation pass at ``--now``, sends left for the benchmark to hand to delivery."""
-    run_pass: Callable[..., Any] = importlib.import_module("campaigns.engine").run_pass
+    run_pass: Callable[..., Any] = importlib.import_module("campaigns.engine.run").run_pass
     # Connect and load the app registry's lazies before the clock starts.
     connection.ensure_connection()
     baseline = peak_rss_mb()

@@ -13,7 +13,8 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from . import delivery, engine
+from campaigns.delivery import deliver as delivery
+from campaigns.engine import run as engine
 
 
 @shared_task(name="campaigns.tasks.run_pass")

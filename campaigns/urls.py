@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from campaigns.feedback import pages as views
 
 app_name = "campaigns"
 

@@ -15,8 +15,8 @@ from typing import Any
 from django.db import transaction
 from django.db.models import Case, DateTimeField, Q, Value, When
 
-from .models import ActivityEvent, Course, Learner
-from .serializers import ActivityEventInSerializer
+from learners.api.serializers import ActivityEventInSerializer
+from learners.models import ActivityEvent, Course, Learner
 
 # Keeps each UPDATE's CASE and IN list to a size every database plans quickly.
 UPDATE_CHUNK = 500

@@ -17,9 +17,9 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.results import Result
 
-from .imports import summarize
-from .models import ActivityEvent, Course, CourseProgress, Learner, Manager
-from .resources import (
+from learners.imports import summarize
+from learners.models import ActivityEvent, Course, CourseProgress, Learner, Manager
+from learners.resources import (
     ActivityEventResource,
     CourseProgressResource,
     CourseResource,

@@ -13,7 +13,7 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.results import Result
 
-from .resources import RESOURCES, normalize_header
+from learners.resources import RESOURCES, normalize_header
 
 FORMATS = {"csv": CSV, "xlsx": XLSX}
 

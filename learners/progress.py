@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from django.db.models import Count, FloatField, OuterRef, Q, Subquery
 from django.db.models.functions import Cast
 
-from .activity import UPDATE_CHUNK, chunked
-from .models import CourseProgress, Learner
+from learners.activity import UPDATE_CHUNK, chunked
+from learners.models import CourseProgress, Learner
 
 
 def refresh_completion_rates(*, learner_ids: Iterable[int]) -> int:

@@ -26,16 +26,16 @@ from django.utils.dateparse import parse_date, parse_datetime
 from import_export import fields, resources, widgets
 from import_export.instance_loaders import BaseInstanceLoader
 
-from .activity import (
+from learners.activity import (
     LOOKUP_CHUNK,
     advance_last_active,
     chunked,
     existing_event_ids,
     latest_by_learner,
 )
-from .models import ActivityEvent, Course, CourseProgress, Learner, Manager, normalize_email
-from .progress import refresh_completion_rates
-from .serializers import MAX_CLOCK_SKEW
+from learners.api.serializers import MAX_CLOCK_SKEW
+from learners.models import ActivityEvent, Course, CourseProgress, Learner, Manager, normalize_email
+from learners.progress import refresh_completion_rates
 
 # Spreadsheet programs run a cell that starts with one of these as a formula (OWASP "CSV
 # injection"); tab and CR are on the list because some programs strip them and then see "=".

@@ -3,7 +3,7 @@
 from django.urls import URLPattern, URLResolver, path
 from drf_spectacular.views import SpectacularAPIView
 
-from .api import ActivityEventsView
+from learners.api.views import ActivityEventsView
 
 urlpatterns: list[URLPattern | URLResolver] = [
     path("v1/activity/events/", ActivityEventsView.as_view(), name="activity-events"),

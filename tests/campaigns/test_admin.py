@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from campaigns import blueprint
+from campaigns.building import blueprint
 from campaigns.models import Campaign, Segment, Step
 from learners.models import Learner
 from tests.factories import (

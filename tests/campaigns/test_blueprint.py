@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from campaigns import blueprint, emails, services, templating
+from campaigns.building import blueprint, services
+from campaigns.content import emails, templating
 from campaigns.models import Audience, Campaign, Incentive, Segment, Step
 from tests.factories import NOW, CourseProgressFactory, LearnerFactory, SegmentFactory
 

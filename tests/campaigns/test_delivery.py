@@ -16,8 +16,9 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from campaigns import delivery, engine
-from campaigns.delivery import Outcome, classify
+from campaigns.delivery import deliver as delivery
+from campaigns.delivery.deliver import Outcome, classify
+from campaigns.engine import run as engine
 from campaigns.models import Campaign, Send
 from learners.models import Learner
 from tests.campaigns.conftest import day

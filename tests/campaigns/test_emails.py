@@ -6,7 +6,9 @@ import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
-from campaigns import delivery, emails, engine
+from campaigns.content import emails
+from campaigns.delivery import deliver as delivery
+from campaigns.engine import run as engine
 from campaigns.models import Audience, Campaign, Send
 from learners.models import Learner
 from tests.campaigns.conftest import day

@@ -11,7 +11,10 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from campaigns import delivery, engine, scheduling, subscriptions
+from campaigns.delivery import deliver as delivery
+from campaigns.engine import run as engine
+from campaigns.engine import windows as scheduling
+from campaigns.feedback import subscriptions
 from campaigns.models import Audience, Campaign, Enrollment, Send, Step
 from learners.models import Learner
 from tests.campaigns.conftest import day, make_drip
@@ -316,7 +319,7 @@ def test_it_hands_queued_sends_to_celery_in_chunks_after_commit(
 
 def test_a_queued_send_whose_task_was_lost_is_handed_over_again(drip: Campaign) -> None:
     learners(1)
-    with mock.patch("campaigns.engine.enqueue_delivery"):
+    with mock.patch("campaigns.engine.run.enqueue_delivery"):
         engine.run_pass(now=day(0))
     # The broker lost the task; the next pass within 15 minutes leaves it, a later one retries.
     assert engine.hand_over_stale(now=day(0, hour=9) + dt.timedelta(minutes=5)) == []

@@ -10,7 +10,7 @@ import pytest
 from django.core import signing
 from django.test import override_settings
 
-from campaigns import links
+from campaigns.content import links
 
 
 def token_of(url: str) -> str:

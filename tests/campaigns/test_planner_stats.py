@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
-from campaigns import engine, planner_stats
+from campaigns.engine import planner_stats
+from campaigns.engine import run as engine
 from campaigns.models import Campaign, Enrollment
 from learners.models import Learner
 from tests.campaigns.conftest import day

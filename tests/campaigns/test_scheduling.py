@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 from django.db import connection
 
-from campaigns import scheduling
-from campaigns.scheduling import Window, decide
+from campaigns.engine import windows as scheduling
+from campaigns.engine.windows import Window, decide
 
 OFFICE = Window(dt.time(20), dt.time(8), frozenset({0, 1, 2, 3, 4}))
 

@@ -7,7 +7,7 @@ from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 
-from campaigns import services
+from campaigns.building import services
 from campaigns.models import Audience, Campaign, CtaTarget, Step, Variant
 from tests.factories import (
     NOW,

@@ -7,8 +7,8 @@ import time
 import pytest
 from django.core.exceptions import ValidationError
 
-from campaigns import emails, templating
-from campaigns.forms import StepForm
+from campaigns.building.forms import StepForm
+from campaigns.content import emails, templating
 from campaigns.models import Audience
 from tests.factories import NOW, CourseProgressFactory, LearnerFactory, StepFactory
 

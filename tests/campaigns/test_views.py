@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from campaigns import delivery, engine, links
+from campaigns.content import links
+from campaigns.delivery import deliver as delivery
+from campaigns.engine import run as engine
 from campaigns.models import Campaign, Enrollment, Send, SurveyResponse
 from learners.models import Learner, Manager
 from tests.campaigns.conftest import day

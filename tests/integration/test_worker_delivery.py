@@ -10,7 +10,9 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from campaigns import delivery, engine, subscriptions
+from campaigns.delivery import deliver as delivery
+from campaigns.engine import run as engine
+from campaigns.feedback import subscriptions
 from campaigns.models import Campaign, PassLock, Send
 from learners.models import Learner
 from tests.campaigns.conftest import day, make_drip

@@ -10,7 +10,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from campaigns import delivery, engine
+from campaigns.delivery import deliver as delivery
+from campaigns.engine import run as engine
 
 
 def parse_moment(value: str) -> dt.datetime:

@@ -1,6 +1,6 @@
 """``manage.py import_activity FILE``: the same as ``import_data activity FILE``."""
 
-from .import_data import Command as ImportDataCommand
+from learners.management.commands.import_data import Command as ImportDataCommand
 
 
 class Command(ImportDataCommand):

@@ -1,6 +1,6 @@
 """``manage.py import_courses FILE``: the same as ``import_data courses FILE``."""
 
-from .import_data import Command as ImportDataCommand
+from learners.management.commands.import_data import Command as ImportDataCommand
 
 
 class Command(ImportDataCommand):

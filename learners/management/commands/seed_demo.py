@@ -8,9 +8,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
-from campaigns.blueprint import ensure_demo_campaign
+from campaigns.building.blueprint import ensure_demo_campaign
+from campaigns.building.services import launch_campaign
 from campaigns.models import Campaign
-from campaigns.services import launch_campaign
 from learners.demo import seed_demo_learners
 
 

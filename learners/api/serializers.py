@@ -10,7 +10,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .models import ActivityEvent
+from learners.models import ActivityEvent
 
 # Events stamped further ahead than this are refused: a skewed LMS clock would otherwise keep a
 # learner "active" until that future moment and hide them from every inactivity segment.

@@ -15,8 +15,8 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.db import transaction
 
-from .models import Audience, Campaign, CtaTarget, Incentive, Segment, Step, Variant
-from .services import unique_campaign_slug
+from campaigns.building.services import unique_campaign_slug
+from campaigns.models import Audience, Campaign, CtaTarget, Incentive, Segment, Step, Variant
 
 BADGE_TITLE = "Comeback badge"
 EARLY_ACCESS_TITLE = "Early access to the next cohort"

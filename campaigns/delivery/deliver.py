@@ -40,10 +40,9 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
 from django.db.models import Field, Q, QuerySet
 
+from campaigns.content import emails
+from campaigns.models import Audience, Campaign, Enrollment, Send, Step, Variant
 from learners.models import CourseProgress
-
-from . import emails
-from .models import Audience, Campaign, Enrollment, Send, Step, Variant
 
 logger = logging.getLogger(__name__)
 

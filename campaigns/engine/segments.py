@@ -6,9 +6,8 @@ import datetime as dt
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
+from campaigns.models import Segment
 from learners.models import CourseProgress, Learner
-
-from .models import Segment
 
 
 def contactable_learners() -> QuerySet[Learner]:

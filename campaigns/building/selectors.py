@@ -8,10 +8,9 @@ from dataclasses import dataclass
 
 from django.db.models import Q
 
+from campaigns.engine.segments import contactable_learners, segment_learners
+from campaigns.models import Audience, Campaign, Segment, Step
 from learners.models import Learner
-
-from .models import Audience, Campaign, Segment, Step
-from .segments import contactable_learners, segment_learners
 
 SAMPLE_SIZE = 20
 

@@ -12,9 +12,8 @@ from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 
+from campaigns.models import Audience, Enrollment, Send, SurveyResponse
 from learners.models import Learner, Manager
-
-from .models import Audience, Enrollment, Send, SurveyResponse
 
 PENDING = (Send.Status.SCHEDULED, Send.Status.QUEUED)
 

@@ -13,10 +13,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from campaigns.content import templating
+from campaigns.models import Campaign, CtaTarget, Segment, Step, Variant
 from learners.models import Course
-
-from . import templating
-from .models import Campaign, CtaTarget, Segment, Step, Variant
 
 # ModelForm is generic only in django-stubs (subscripting it at runtime would need
 # django_stubs_ext), hence the type-arg ignores on the classes below.

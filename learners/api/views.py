@@ -12,8 +12,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from .activity import BatchResult, record_events
-from .serializers import (
+from learners.activity import BatchResult, record_events
+from learners.api.serializers import (
     ActivityEventInSerializer,
     EventBatchRejectedSerializer,
     EventBatchResultSerializer,

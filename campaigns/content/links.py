@@ -15,10 +15,10 @@ from django.conf import settings
 from django.core import signing
 from django.urls import reverse
 
-SALT_CLICK = "campaigns.links.click"
-SALT_UNSUBSCRIBE = "campaigns.links.unsubscribe"
-SALT_SURVEY = "campaigns.links.survey"
-SALT_MANAGER_OPTOUT = "campaigns.links.manager-optout"
+SALT_CLICK = "campaigns.content.links.click"
+SALT_UNSUBSCRIBE = "campaigns.content.links.unsubscribe"
+SALT_SURVEY = "campaigns.content.links.survey"
+SALT_MANAGER_OPTOUT = "campaigns.content.links.manager-optout"
 
 
 def make_token(value: dict[str, int], *, salt: str) -> str:

@@ -2,8 +2,8 @@
 welcome-back milestones, manager hand-offs, and staff test sends.
 
 Staff-written parts (subject, preheader, body, manager script) go through the locked-down
-engine in :mod:`campaigns.templating` over a flat dict of plain values; the layout around them
-(button, footer, unsubscribe, postal address) is the project's own template
+engine in :mod:`campaigns.content.templating` over a flat dict of plain values; the layout
+around them (button, footer, unsubscribe, postal address) is the project's own template
 ``emails/message-body.{html,txt}``.
 """
 
@@ -21,10 +21,9 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
+from campaigns.content import links, templating
+from campaigns.models import Audience, Campaign, CtaTarget, Incentive, Send, Step, Variant
 from learners.models import Course, CourseProgress, Learner, Manager
-
-from . import links, templating
-from .models import Audience, Campaign, CtaTarget, Incentive, Send, Step, Variant
 
 # Copy for the messages the product itself writes; rendered by the same safe engine.
 WELCOME_BACK_SUBJECT = "Welcome back, {{ first_name }}!"

@@ -42,11 +42,11 @@ from django.db.models.expressions import Combinable, RawSQL
 from django.db.models.functions import Coalesce, Greatest
 from django.db.models.lookups import LessThan
 
+from campaigns.engine import planner_stats
+from campaigns.engine import windows as scheduling
+from campaigns.engine.segments import focus_course_subquery, segment_learners
+from campaigns.models import Audience, Campaign, Enrollment, PassLock, Send, Step, Variant
 from learners.models import Learner
-
-from . import planner_stats, scheduling
-from .models import Audience, Campaign, Enrollment, PassLock, Send, Step, Variant
-from .segments import focus_course_subquery, segment_learners
 
 logger = logging.getLogger(__name__)
 
@@ -841,7 +841,7 @@ def run_pass(*, now: dt.datetime, enqueue: bool = True) -> PassResult:
     nothing and says so (``skipped_locked``). With ``enqueue`` the queued sends are handed to
     delivery tasks, in chunks of ``DELIVERY_BATCH_SIZE``, once the transaction commits; a pass
     that wrote a large share of a table first refreshes its planner statistics
-    (:mod:`campaigns.planner_stats`).
+    (:mod:`campaigns.engine.planner_stats`).
     """
     # The lock row must exist before it can be locked; creating it is idempotent.
     PassLock.objects.bulk_create([PassLock(name=PASS_LOCK_NAME)], ignore_conflicts=True)
@@ -851,7 +851,7 @@ def run_pass(*, now: dt.datetime, enqueue: bool = True) -> PassResult:
         lock = _lock_pass(now)
         if lock is None:
             return PassResult(skipped_locked=True)
-        from . import delivery  # delivery imports the engine's constants
+        from campaigns.delivery import deliver as delivery  # it imports the engine
 
         result.unconfirmed = delivery.reconcile_stale(now=now, older_than=STALE_SENDING_AFTER)
         for campaign in (
@@ -895,7 +895,7 @@ def run_pass(*, now: dt.datetime, enqueue: bool = True) -> PassResult:
 
 def enqueue_delivery(send_ids: Sequence[int]) -> int:
     """Hand send ids to delivery tasks in chunks; returns how many tasks were sent."""
-    from .tasks import deliver_sends
+    from campaigns.tasks import deliver_sends
 
     size = max(int(settings.DELIVERY_BATCH_SIZE), 1)
     tasks = 0

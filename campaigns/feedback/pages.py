@@ -1,5 +1,5 @@
 """Pages a learner or manager reaches from an email. Each view checks the signed token and calls
-one function in :mod:`campaigns.subscriptions`."""
+one function in :mod:`campaigns.feedback.subscriptions`."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
+from campaigns.content import links
+from campaigns.feedback import subscriptions
+from campaigns.models import SurveyResponse
 from learners.models import Learner, Manager
-
-from . import links, subscriptions
-from .models import SurveyResponse
 
 
 class _Redirect(HttpResponseRedirect):

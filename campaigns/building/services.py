@@ -12,10 +12,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
+from campaigns.content import emails, templating
+from campaigns.models import Audience, Campaign, CtaTarget, Step, Variant
 from learners.models import Learner
-
-from . import emails, templating
-from .models import Audience, Campaign, CtaTarget, Step, Variant
 
 TEST_SUBJECT_PREFIX = "[Test] "
 

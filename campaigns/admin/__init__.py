@@ -1,0 +1,9 @@
+"""The campaigns admin, one module per area. Importing a module registers its ModelAdmins.
+
+A thin UI: actions and views check permissions, call :mod:`campaigns.building`'s services,
+blueprint or selectors, and report what happened.
+"""
+
+from campaigns.admin import campaigns, incentives, outbox, segments, steps
+
+__all__ = ["campaigns", "incentives", "outbox", "segments", "steps"]

@@ -1,0 +1,39 @@
+"""What the builder's admin pages share: the stylesheet, https URL fields, template help."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Field, URLField
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
+
+from campaigns.content import templating
+
+# ModelAdmin and the inlines are generic only in django-stubs; subscripting them at runtime needs
+# django_stubs_ext, a development tool, hence the type-arg ignores on the classes below.
+ADMIN_CSS = {"all": ["css/admin-campaigns.css"]}
+# A URL typed without a scheme is https (Django 6's default, chosen now).
+HTTPS_URLS: dict[type[Field[Any, Any]], dict[str, Any]] = {URLField: {"assume_scheme": "https"}}
+
+
+def variables_panel() -> SafeString:
+    """The variables a template may use, shown next to every template editor."""
+    items = format_html_join(
+        "",
+        "<li><code>{{{{ {} }}}}</code> {}</li>",
+        templating.VARIABLES.items(),
+    )
+    return format_html(
+        '<div class="template-variables"><p>Write <code>{{{{ first_name }}}}</code> to '
+        "insert a value. Tags: <code>if</code>, <code>for</code>, <code>firstof</code>, "
+        "<code>with</code>; filters such as <code>|default:'…'</code> and "
+        "<code>|lower</code>. Anything else is refused when you save.</p>"
+        '<ul class="template-variables-list">{}</ul></div>',
+        items,
+    )
+
+
+def _problem_list(intro: str, problems: list[str]) -> SafeString:
+    items = format_html_join("", "<li>{}</li>", ((p,) for p in problems))
+    return format_html("{}<ul>{}</ul>", intro, items)

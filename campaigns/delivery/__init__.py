@@ -1,0 +1,1 @@
+"""Out of the outbox: claim sends, build and transmit them, record what happened."""

@@ -1,0 +1,1 @@
+"""What comes back: the learner and manager pages (click, unsubscribe, survey, opt-out)."""

@@ -1,0 +1,33 @@
+"""Models of the campaigns app, one module per stage: building, outbox, feedback.
+
+Everything is re-exported here, so ``campaigns.models.Send`` and the migrations' references
+(``campaigns.models.default_weekdays``) keep working.
+"""
+
+from .building import (
+    Audience,
+    Campaign,
+    CtaTarget,
+    Incentive,
+    Segment,
+    Step,
+    Variant,
+    default_weekdays,
+)
+from .feedback import SurveyResponse
+from .outbox import Enrollment, PassLock, Send
+
+__all__ = [
+    "Audience",
+    "Campaign",
+    "CtaTarget",
+    "Enrollment",
+    "Incentive",
+    "PassLock",
+    "Segment",
+    "Send",
+    "Step",
+    "SurveyResponse",
+    "Variant",
+    "default_weekdays",
+]
