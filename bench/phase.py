@@ -157,7 +157,7 @@ def pass_phase(args: argparse.Namespace) -> dict[str, Any]:
         started = time.perf_counter()
         if profiler:
             profiler.enable()
-        result = run_pass(now=args.now, enqueue=False)
+        result = run_pass(now=args.now)
         if profiler:
             profiler.disable()
         wall = time.perf_counter() - started

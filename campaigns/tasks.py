@@ -2,25 +2,42 @@
 
 Tasks carry ids only. Drip timing and retries of temporary ESP refusals live in the database
 (``next_due_at``, ``due_at``), never in Celery countdowns; Celery retries only when the
-infrastructure itself (the database) is briefly unavailable.
+infrastructure itself (the database) is briefly unavailable. This is the only module that
+imports Celery.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict
 
 from celery import shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError
 from django.utils import timezone
 
-from campaigns.delivery import deliver as delivery
-from campaigns.engine import run as engine
+from campaigns.delivery.deliver import deliver
+from campaigns.delivery.record import reconcile_stale
+from campaigns.engine.run import run_pass as run_engine_pass
+
+
+def enqueue_delivery(send_ids: Sequence[int]) -> int:
+    """Hand send ids to delivery tasks in chunks; returns how many tasks were sent."""
+    size = max(int(settings.DELIVERY_BATCH_SIZE), 1)
+    tasks = 0
+    for start in range(0, len(send_ids), size):
+        deliver_sends.delay(list(send_ids[start : start + size]))
+        tasks += 1
+    return tasks
 
 
 @shared_task(name="campaigns.tasks.run_pass")
 def run_pass() -> dict[str, int | bool]:
     """The periodic evaluation pass (scheduled by the "Evaluate campaigns" PeriodicTask)."""
-    return asdict(engine.run_pass(now=timezone.now()))
+    now = timezone.now()
+    unconfirmed = reconcile_stale(now=now)
+    result = run_engine_pass(now=now, hand_over=enqueue_delivery)
+    return {**asdict(result), "unconfirmed": unconfirmed}
 
 
 @shared_task(
@@ -32,4 +49,4 @@ def run_pass() -> dict[str, int | bool]:
 )
 def deliver_sends(send_ids: list[int]) -> dict[str, int]:
     """Deliver a chunk of queued sends; rows another worker holds are left alone."""
-    return asdict(delivery.deliver(send_ids=send_ids, now=timezone.now()))
+    return asdict(deliver(send_ids=send_ids, now=timezone.now()))

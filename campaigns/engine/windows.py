@@ -1,5 +1,4 @@
-"""When mail may go out: quiet hours and sending days in the learner's own time zone, and the
-deterministic buckets that assign holdouts and variants.
+"""When mail may go out: quiet hours and sending days in the learner's own time zone.
 
 Everything here is a pure function of its arguments (``now`` included), so the engine can ask
 once per (campaign, time zone) group instead of once per learner.
@@ -89,33 +88,3 @@ def decide(*, now: dt.datetime, time_zone: str, window: Window) -> Decision:
 def window_for(*, quiet_start: dt.time, quiet_end: dt.time, weekdays: Sequence[int]) -> Window:
     """A :class:`Window` from a campaign's fields."""
     return Window(quiet_start, quiet_end, frozenset(weekdays))
-
-
-# Deterministic buckets: an integer hash of (learner id, salt) that SQL and Python compute
-# identically, so holdouts and variants are assigned inside INSERT … SELECT and a learner keeps
-# theirs across passes. Each purpose has its own multiplier so that being in the holdout says
-# nothing about which variant one would have got. Every intermediate fits in 63 bits for ids
-# below 2**31.
-_PRIME = 2_147_483_647
-HOLDOUT = 1_103_515_245
-VARIANT = 48_271
-
-
-def _salt_multiplier(salt: int) -> int:
-    # A multiplier per salt (rather than an offset) so that two steps' variant buckets are
-    # unrelated: with an offset, "A in step 2" would predict "A in step 3".
-    return (salt * 2_654_435_761 + 12_345) % _PRIME or 1
-
-
-def bucket(learner_id: int, *, purpose: int, salt: int, modulus: int) -> int:
-    """The learner's bucket in ``range(modulus)``; same value as :func:`bucket_sql`."""
-    mixed = (learner_id * purpose + salt) % _PRIME
-    return ((mixed * _salt_multiplier(salt)) % _PRIME) % modulus
-
-
-def bucket_sql(column: str, *, purpose: int, salt: int, modulus: int) -> str:
-    """SQL for :func:`bucket` over ``column``, for a parameterized query (the modulo operator
-    is written ``%%``); only integers are interpolated."""
-    purpose, salt, modulus = int(purpose), int(salt), int(modulus)
-    mixed = f"((CAST({column} AS BIGINT) * {purpose} + {salt}) %% {_PRIME})"
-    return f"((({mixed} * {_salt_multiplier(salt)}) %% {_PRIME}) %% {modulus})"

@@ -16,9 +16,11 @@ from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
-from campaigns.delivery import deliver as delivery
-from campaigns.delivery.deliver import Outcome, classify
-from campaigns.engine import run as engine
+from campaigns.delivery.deliver import deliver, deliver_queued
+from campaigns.delivery.outcomes import BACKOFF_MAX, MAX_ATTEMPTS, Outcome, backoff, classify
+from campaigns.delivery.record import confirm_sent, reconcile_stale
+from campaigns.engine.release import hand_over_stale
+from campaigns.engine.run import run_pass
 from campaigns.models import Campaign, Send
 from learners.models import Learner
 from tests.campaigns.conftest import day
@@ -64,7 +66,7 @@ def queued(n: int) -> list[Learner]:
     people = [
         CourseProgressFactory.create(learner=LearnerFactory.create()).learner for _ in range(n)
     ]
-    engine.run_pass(now=day(0), enqueue=False)
+    run_pass(now=day(0))
     return people
 
 
@@ -75,8 +77,8 @@ def ids() -> list[int]:
 def test_it_sends_each_queued_send_once_and_records_it(drip: Campaign) -> None:
     (learner,) = queued(1)
     with override_settings(EMAIL_BACKEND="anymail.backends.test.EmailBackend"):
-        result = delivery.deliver(send_ids=ids(), now=day(0))
-        again = delivery.deliver(send_ids=ids(), now=day(0))
+        result = deliver(send_ids=ids(), now=day(0))
+        again = deliver(send_ids=ids(), now=day(0))
     assert (result.claimed, result.sent, again.claimed) == (1, 1, 0)
     (message,) = mail.outbox
     send = Send.objects.get()
@@ -95,7 +97,7 @@ def test_it_sends_each_queued_send_once_and_records_it(drip: Campaign) -> None:
 
 def test_a_batch_goes_over_one_connection(drip: Campaign, scripted: Any) -> None:
     queued(5)
-    result = delivery.deliver(send_ids=ids(), now=day(0))
+    result = deliver(send_ids=ids(), now=day(0))
     assert (result.sent, scripted.opened, len(scripted.sent)) == (5, 1, 5)
 
 
@@ -103,9 +105,9 @@ def test_queries_of_a_batch_do_not_grow_with_its_size(drip: Campaign, scripted: 
     queued(12)
     all_ids = ids()
     with CaptureQueriesContext(connection) as small:
-        delivery.deliver(send_ids=all_ids[:3], now=day(0))
+        deliver(send_ids=all_ids[:3], now=day(0))
     with CaptureQueriesContext(connection) as large:
-        delivery.deliver(send_ids=all_ids[3:], now=day(0))
+        deliver(send_ids=all_ids[3:], now=day(0))
     assert len(small) == len(large)
 
 
@@ -114,33 +116,33 @@ def test_a_temporary_refusal_goes_back_to_the_queue_with_a_back_off(
 ) -> None:
     flaky, _fine = queued(2)
     scripted.errors[flaky.email] = AnymailAPIError("busy", status_code=503)
-    result = delivery.deliver(send_ids=ids(), now=day(0))
+    result = deliver(send_ids=ids(), now=day(0))
     assert (result.sent, result.retried) == (1, 1)
     send = Send.objects.get(learner=flaky)
     assert (send.status, send.attempts, send.enqueued_at) == ("queued", 1, None)
-    assert send.due_at == day(0) + delivery.backoff(1)
+    assert send.due_at == day(0) + backoff(1)
     assert "busy" in send.last_error
     # Not before its time; then by the next pass's hand-over.
-    assert delivery.deliver_queued(now=day(0) + dt.timedelta(minutes=1)).claimed == 0
-    assert engine.hand_over_stale(now=send.due_at) == [send.pk]
+    assert deliver_queued(now=day(0) + dt.timedelta(minutes=1)).claimed == 0
+    assert hand_over_stale(now=send.due_at) == [send.pk]
     del scripted.errors[flaky.email]
-    assert delivery.deliver(send_ids=[send.pk], now=send.due_at).sent == 1
+    assert deliver(send_ids=[send.pk], now=send.due_at).sent == 1
 
 
 def test_it_gives_up_after_the_last_attempt(drip: Campaign, scripted: Any) -> None:
     (learner,) = queued(1)
     scripted.errors[learner.email] = smtplib.SMTPDataError(451, b"try later")
-    Send.objects.update(attempts=delivery.MAX_ATTEMPTS - 1)
-    assert delivery.deliver(send_ids=ids(), now=day(0)).failed == 1
+    Send.objects.update(attempts=MAX_ATTEMPTS - 1)
+    assert deliver(send_ids=ids(), now=day(0)).failed == 1
     send = Send.objects.get()
     assert send.status == "failed"
-    assert send.last_error.startswith(f"gave up after {delivery.MAX_ATTEMPTS} attempts")
+    assert send.last_error.startswith(f"gave up after {MAX_ATTEMPTS} attempts")
 
 
 def test_a_permanent_error_fails_that_send_only(drip: Campaign, scripted: Any) -> None:
     bad, good = queued(2)
     scripted.errors[bad.email] = AnymailRecipientsRefused("rejected")
-    result = delivery.deliver(send_ids=ids(), now=day(0))
+    result = deliver(send_ids=ids(), now=day(0))
     assert (result.sent, result.failed) == (1, 1)
     failed = Send.objects.get(learner=bad)
     assert (failed.status, "rejected" in failed.last_error) == ("failed", True)
@@ -150,20 +152,20 @@ def test_a_permanent_error_fails_that_send_only(drip: Campaign, scripted: Any) -
 def test_a_call_that_broke_off_is_unconfirmed_never_resent(drip: Campaign, scripted: Any) -> None:
     (learner,) = queued(1)
     scripted.errors[learner.email] = TimeoutError("read timed out")
-    assert delivery.deliver(send_ids=ids(), now=day(0)).unconfirmed == 1
+    assert deliver(send_ids=ids(), now=day(0)).unconfirmed == 1
     assert Send.objects.get().status == "unconfirmed"
-    assert delivery.deliver_queued(now=day(1)).claimed == 0
-    engine.run_pass(now=day(1), enqueue=False)
-    assert delivery.deliver_queued(now=day(1)).claimed == 0
+    assert deliver_queued(now=day(1)).claimed == 0
+    run_pass(now=day(1))
+    assert deliver_queued(now=day(1)).claimed == 0
     # A delivery event from the ESP can still confirm it.
-    assert delivery.confirm_sent(send_ids=ids(), now=day(0), esp_message_id="esp-1") == 1
+    assert confirm_sent(send_ids=ids(), now=day(0), esp_message_id="esp-1") == 1
     assert Send.objects.get().status == "sent"
 
 
 def test_an_unreachable_esp_puts_the_whole_batch_back(drip: Campaign, scripted: Any) -> None:
     queued(3)
     scripted.fail_open = ConnectionRefusedError("no ESP")
-    result = delivery.deliver(send_ids=ids(), now=day(0))
+    result = deliver(send_ids=ids(), now=day(0))
     assert (result.claimed, result.retried) == (3, 3)
     assert set(Send.objects.values_list("status", flat=True)) == {"queued"}
 
@@ -174,7 +176,7 @@ def test_it_stops_after_errors_in_a_row_and_leaves_the_rest_queued(
     people = queued(6)
     for learner in people:
         scripted.errors[learner.email] = AnymailAPIError("down", status_code=502)
-    result = delivery.deliver(send_ids=ids(), now=day(0))
+    result = deliver(send_ids=ids(), now=day(0))
     assert result.retried == 6
     assert len(scripted.sent) == 0
 
@@ -183,7 +185,7 @@ def test_it_rechecks_at_claim_time(drip: Campaign, scripted: Any) -> None:
     unsubscribed, suppressed, opted_in = queued(3)
     Learner.objects.filter(pk=unsubscribed.pk).update(unsubscribed_at=day(0))
     Learner.objects.filter(pk=suppressed.pk).update(suppressed_at=day(0))
-    result = delivery.deliver(send_ids=ids(), now=day(0))
+    result = deliver(send_ids=ids(), now=day(0))
     assert (result.sent, result.skipped) == (1, 2)
     reasons = dict(Send.objects.values_list("learner_id", "skip_reason"))
     assert reasons == {
@@ -196,7 +198,7 @@ def test_it_rechecks_at_claim_time(drip: Campaign, scripted: Any) -> None:
 def test_a_send_another_worker_holds_is_left_alone(drip: Campaign, scripted: Any) -> None:
     queued(1)
     Send.objects.update(status="sending")
-    assert delivery.deliver(send_ids=ids(), now=day(0)).claimed == 0
+    assert deliver(send_ids=ids(), now=day(0)).claimed == 0
     assert scripted.sent == []
 
 
@@ -205,7 +207,7 @@ def test_reconcile_marks_only_old_sending_rows(drip: Campaign) -> None:
     first, second = ids()
     Send.objects.filter(pk=first).update(status="sending", claimed_at=day(0))
     Send.objects.filter(pk=second).update(status="sending", claimed_at=day(0, hour=10))
-    count = delivery.reconcile_stale(now=day(0, hour=10), older_than=dt.timedelta(minutes=15))
+    count = reconcile_stale(now=day(0, hour=10), older_than=dt.timedelta(minutes=15))
     assert count == 1
     assert dict(Send.objects.values_list("pk", "status")) == {
         first: "unconfirmed",
@@ -232,12 +234,12 @@ def test_it_classifies_esp_errors(error: BaseException, outcome: Outcome) -> Non
 
 
 def test_back_off_doubles_and_is_capped() -> None:
-    assert [delivery.backoff(n) for n in (1, 2, 3)] == [
+    assert [backoff(n) for n in (1, 2, 3)] == [
         dt.timedelta(minutes=2),
         dt.timedelta(minutes=4),
         dt.timedelta(minutes=8),
     ]
-    assert delivery.backoff(30) == delivery.BACKOFF_MAX
+    assert backoff(30) == BACKOFF_MAX
 
 
 def test_a_released_send_is_taken_whatever_the_workers_clock_says(
@@ -246,4 +248,4 @@ def test_a_released_send_is_taken_whatever_the_workers_clock_says(
     queued(2)
     # Released by a pass running "in the future" (an operator's --now), not yet tried.
     Send.objects.update(enqueued_at=None, due_at=day(5))
-    assert delivery.deliver(send_ids=ids(), now=day(0)).sent == 2
+    assert deliver(send_ids=ids(), now=day(0)).sent == 2

@@ -7,8 +7,8 @@ from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 
 from campaigns.content import emails
-from campaigns.delivery import deliver as delivery
-from campaigns.engine import run as engine
+from campaigns.delivery.deliver import deliver_queued
+from campaigns.engine.run import run_pass
 from campaigns.models import Audience, Campaign, Send
 from learners.models import Learner
 from tests.campaigns.conftest import day
@@ -18,8 +18,8 @@ pytestmark = pytest.mark.django_db
 
 
 def deliver_day(n: int) -> list[EmailMultiAlternatives]:
-    engine.run_pass(now=day(n), enqueue=False)
-    delivery.deliver_queued(now=day(n))
+    run_pass(now=day(n))
+    deliver_queued(now=day(n))
     return [m for m in mail.outbox if isinstance(m, EmailMultiAlternatives)]
 
 

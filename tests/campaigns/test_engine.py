@@ -11,11 +11,18 @@ from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from campaigns.delivery import deliver as delivery
-from campaigns.engine import run as engine
-from campaigns.engine import windows as scheduling
+from campaigns.delivery.deliver import deliver_queued
+from campaigns.delivery.record import reconcile_stale
+from campaigns.engine.buckets import HOLDOUT, VARIANT, bucket
+from campaigns.engine.enroll import enroll_segment_members
+from campaigns.engine.exits import end_reactivated, sunset_finished
+from campaigns.engine.release import hand_over_stale, release_due_sends
+from campaigns.engine.results import PassResult
+from campaigns.engine.run import run_pass
+from campaigns.engine.sends import create_due_sends
 from campaigns.feedback import subscriptions
 from campaigns.models import Audience, Campaign, Enrollment, Send, Step
+from campaigns.tasks import enqueue_delivery
 from learners.models import Learner
 from tests.campaigns.conftest import day, make_drip
 from tests.factories import (
@@ -36,10 +43,10 @@ def learners(n: int, **fields: object) -> list[Learner]:
     ]
 
 
-def run(n: int, *, hour: int = 9) -> engine.PassResult:
+def run(n: int, *, hour: int = 9) -> PassResult:
     """A pass on day ``n`` and delivery of what it queued, like ``run_pass --deliver``."""
-    result = engine.run_pass(now=day(n, hour=hour), enqueue=False)
-    delivery.deliver_queued(now=day(n, hour=hour))
+    result = run_pass(now=day(n, hour=hour))
+    deliver_queued(now=day(n, hour=hour))
     return result
 
 
@@ -74,8 +81,8 @@ def test_it_enrolls_segment_members_once_and_never_twice(drip: Campaign) -> None
     members = learners(4)
     LearnerFactory.create(last_active_at=day(-2))  # active: not in the segment
     LearnerFactory.create(unsubscribed_at=day(-1))  # never in a segment
-    first = engine.run_pass(now=day(0), enqueue=False)
-    again = engine.run_pass(now=day(0), enqueue=False)
+    first = run_pass(now=day(0))
+    again = run_pass(now=day(0))
     assert (first.enrolled, first.sends_created, first.queued) == (4, 4, 4)
     assert (again.enrolled, again.sends_created, again.queued) == (0, 0, 0)
     enrolled = Enrollment.objects.filter(campaign=drip)
@@ -90,7 +97,7 @@ def test_it_puts_a_learner_in_one_campaign_at_a_time_by_priority(drip: Campaign)
     later = make_drip(priority=200, segment=drip.segment)
     drip.priority = 10
     drip.save()
-    engine.run_pass(now=day(0), enqueue=False)
+    run_pass(now=day(0))
     assert Enrollment.objects.filter(campaign=drip).count() == 3
     assert not Enrollment.objects.filter(campaign=later).exists()
 
@@ -101,9 +108,7 @@ def test_it_keeps_the_holdout_deterministic_and_sends_them_nothing(db: None) -> 
     result = run(0)
     holdout = set(Enrollment.objects.filter(is_holdout=True).values_list("learner_id", flat=True))
     expected = {
-        p.pk
-        for p in people
-        if scheduling.bucket(p.pk, purpose=scheduling.HOLDOUT, salt=campaign.pk, modulus=100) < 20
+        p.pk for p in people if bucket(p.pk, purpose=HOLDOUT, salt=campaign.pk, modulus=100) < 20
     }
     assert holdout == expected and result.holdout == len(expected)
     assert 15 <= len(holdout) <= 50
@@ -140,9 +145,9 @@ def test_a_learner_who_returns_on_day_5_gets_no_further_step(drip: Campaign) -> 
 
 def test_a_return_after_the_send_was_queued_is_caught_at_claim_time(drip: Campaign) -> None:
     (learner,) = learners(1)
-    engine.run_pass(now=day(0), enqueue=False)
+    run_pass(now=day(0))
     Learner.objects.filter(pk=learner.pk).update(last_active_at=day(0, hour=10))
-    result = delivery.deliver_queued(now=day(0, hour=10))
+    result = deliver_queued(now=day(0, hour=10))
     assert (result.sent, result.skipped) == (0, 1)
     assert Send.objects.get().skip_reason == "learner came back"
 
@@ -184,13 +189,13 @@ def test_manager_sends_are_skipped_without_a_manager_or_after_opt_out(drip: Camp
 def test_quiet_hours_postpone_to_the_next_morning_in_tokyo(drip: Campaign) -> None:
     learners(1, time_zone="Asia/Tokyo")
     # 12:00 UTC is 21:00 in Tokyo: quiet.
-    result = engine.run_pass(now=day(0, hour=12), enqueue=False)
+    result = run_pass(now=day(0, hour=12))
     send = Send.objects.get()
     assert (result.postponed, send.status, send.postponed_reason) == (1, "scheduled", "quiet hours")
     # 08:00 on Wednesday in Tokyo.
     assert send.due_at == dt.datetime(2026, 12, 1, 23, 0, tzinfo=dt.UTC)
-    assert engine.run_pass(now=dt.datetime(2026, 12, 1, 22, 59, tzinfo=dt.UTC)).queued == 0
-    assert engine.run_pass(now=send.due_at, enqueue=False).queued == 1
+    assert run_pass(now=dt.datetime(2026, 12, 1, 22, 59, tzinfo=dt.UTC)).queued == 0
+    assert run_pass(now=send.due_at).queued == 1
 
 
 def test_sends_wait_for_a_sending_day_across_a_dst_change_in_new_york(db: None) -> None:
@@ -200,12 +205,12 @@ def test_sends_wait_for_a_sending_day_across_a_dst_change_in_new_york(db: None) 
     # weekend, and clocks go back on Sunday 1 November.
     friday_night = dt.datetime(2026, 10, 31, 3, 0, tzinfo=dt.UTC)
     Learner.objects.filter(pk=learner.pk).update(last_active_at=friday_night - dt.timedelta(40))
-    engine.run_pass(now=friday_night, enqueue=False)
+    run_pass(now=friday_night)
     send = Send.objects.get(campaign=campaign)
     # Monday 08:00 EST is 13:00 UTC (it would be 12:00 UTC in summer time).
     assert send.due_at == dt.datetime(2026, 11, 2, 13, 0, tzinfo=dt.UTC)
-    assert engine.run_pass(now=send.due_at - dt.timedelta(hours=1), enqueue=False).queued == 0
-    assert engine.run_pass(now=send.due_at, enqueue=False).queued == 1
+    assert run_pass(now=send.due_at - dt.timedelta(hours=1)).queued == 0
+    assert run_pass(now=send.due_at).queued == 1
 
 
 def test_the_weekly_cap_postpones_and_never_drops(drip: Campaign) -> None:
@@ -227,12 +232,12 @@ def test_the_weekly_cap_postpones_and_never_drops(drip: Campaign) -> None:
             created_at=day(hours),
             to_email=learner.email,
         )
-    result = engine.run_pass(now=day(0), enqueue=False)
+    result = run_pass(now=day(0))
     send = Send.objects.get(campaign=drip)
     assert (result.postponed, send.status, send.postponed_reason) == (1, "scheduled", "weekly cap")
     # When the oldest of the three leaves the 7-day window.
     assert send.due_at == day(1)
-    assert engine.run_pass(now=day(1), enqueue=False).queued == 1
+    assert run_pass(now=day(1)).queued == 1
 
 
 def test_variants_follow_their_weights_and_a_learner_keeps_theirs(db: None) -> None:
@@ -244,8 +249,8 @@ def test_variants_follow_their_weights_and_a_learner_keeps_theirs(db: None) -> N
     run(0)
     chosen = dict(Send.objects.values_list("learner_id", "variant_id"))
     for p in people:
-        bucket = scheduling.bucket(p.pk, purpose=scheduling.VARIANT, salt=first.pk, modulus=100)
-        assert chosen[p.pk] == (a.pk if bucket < 80 else b.pk)
+        share = bucket(p.pk, purpose=VARIANT, salt=first.pk, modulus=100)
+        assert chosen[p.pk] == (a.pk if share < 80 else b.pk)
     assert 130 <= list(chosen.values()).count(a.pk) <= 190
     subjects = {m.to[0]: m.subject[0] for m in mail.outbox}
     assert all(subjects[p.email] == ("A" if chosen[p.pk] == a.pk else "B") for p in people)
@@ -268,11 +273,11 @@ def test_a_variant_can_change_a_steps_timing(db: None) -> None:
 
 def test_a_paused_campaign_sends_nothing(drip: Campaign) -> None:
     learners(2)
-    engine.run_pass(now=day(0), enqueue=False)
+    run_pass(now=day(0))
     Send.objects.update(status="scheduled")
     Campaign.objects.filter(pk=drip.pk).update(status=Campaign.Status.PAUSED)
-    assert engine.run_pass(now=day(0, hour=10), enqueue=False).queued == 0
-    assert delivery.deliver_queued(now=day(0, hour=10)).claimed == 0
+    assert run_pass(now=day(0, hour=10)).queued == 0
+    assert deliver_queued(now=day(0, hour=10)).claimed == 0
 
 
 def _queries_per_pass(population: int) -> list[int]:
@@ -281,7 +286,7 @@ def _queries_per_pass(population: int) -> list[int]:
     counts = []
     for n in (0, 3, 7, 28):
         with CaptureQueriesContext(connection) as queries:
-            engine.run_pass(now=day(n), enqueue=False)
+            run_pass(now=day(n))
         counts.append(len(queries))
         Send.objects.filter(status="queued").update(status="sent", sent_at=day(n))
     return counts
@@ -307,7 +312,7 @@ def test_it_hands_queued_sends_to_celery_in_chunks_after_commit(
         mock.patch("campaigns.tasks.deliver_sends.delay") as delay,
         django_capture_on_commit_callbacks(execute=True),  # type: ignore[operator]
     ):
-        result = engine.run_pass(now=day(0))
+        result = run_pass(now=day(0), hand_over=enqueue_delivery)
     chunks = [call.args[0] for call in delay.call_args_list]
     assert [len(c) for c in chunks] == [3, 3, 1]
     assert sorted(pk for chunk in chunks for pk in chunk) == sorted(
@@ -319,22 +324,22 @@ def test_it_hands_queued_sends_to_celery_in_chunks_after_commit(
 
 def test_a_queued_send_whose_task_was_lost_is_handed_over_again(drip: Campaign) -> None:
     learners(1)
-    with mock.patch("campaigns.engine.run.enqueue_delivery"):
-        engine.run_pass(now=day(0))
+    lost: list[list[int]] = []
+    run_pass(now=day(0), hand_over=lost.append)
     # The broker lost the task; the next pass within 15 minutes leaves it, a later one retries.
-    assert engine.hand_over_stale(now=day(0, hour=9) + dt.timedelta(minutes=5)) == []
+    assert hand_over_stale(now=day(0, hour=9) + dt.timedelta(minutes=5)) == []
     later = day(0, hour=10)
-    assert engine.hand_over_stale(now=later) == [Send.objects.get().pk]
+    assert hand_over_stale(now=later) == [Send.objects.get().pk]
 
 
 def test_a_sending_row_left_by_a_dead_worker_becomes_unconfirmed(drip: Campaign) -> None:
     learners(1)
-    engine.run_pass(now=day(0), enqueue=False)
+    run_pass(now=day(0))
     Send.objects.update(status="sending", claimed_at=day(0))
-    result = engine.run_pass(now=day(0, hour=10), enqueue=False)
-    assert result.unconfirmed == 1
+    assert reconcile_stale(now=day(0, hour=10)) == 1
+    run_pass(now=day(0, hour=10))
     assert Send.objects.get().status == "unconfirmed"
-    assert delivery.deliver_queued(now=day(0, hour=10)).claimed == 0
+    assert deliver_queued(now=day(0, hour=10)).claimed == 0
 
 
 def test_the_stages_can_be_called_one_by_one(db: None) -> None:
@@ -342,25 +347,25 @@ def test_the_stages_can_be_called_one_by_one(db: None) -> None:
     # The first step on day 1: enrolling creates no send yet.
     Step.objects.filter(campaign=campaign, position=1).update(delay_days=1)
     returner, stayer = learners(2)
-    enrolled = engine.enroll_segment_members(campaign=campaign, now=day(0))
+    enrolled = enroll_segment_members(campaign=campaign, now=day(0))
     assert (enrolled.enrolled, enrolled.holdout, enrolled.sends.created) == (2, 0, 0)
-    assert engine.create_due_sends(campaign=campaign, now=day(0)).created == 0
-    created = engine.create_due_sends(campaign=campaign, now=day(1))
+    assert create_due_sends(campaign=campaign, now=day(0)).created == 0
+    created = create_due_sends(campaign=campaign, now=day(1))
     assert (created.created, len(created.queued_ids)) == (2, 2)
     assert set(Enrollment.objects.values_list("next_step", flat=True)) == {2}
 
     # A scheduled send (e.g. a welcome back) is released by release_due_sends.
     Learner.objects.filter(pk=returner.pk).update(last_active_at=day(2))
-    exits = engine.end_reactivated(campaign=campaign, now=day(2))
+    exits = end_reactivated(campaign=campaign, now=day(2))
     assert (exits.ended, exits.sends_created) == (1, 1)
     welcome = Send.objects.get(kind=Send.Kind.WELCOME_BACK)
     assert welcome.status == "scheduled"
-    released = engine.release_due_sends(now=day(2), hand_over=True)
+    released = release_due_sends(now=day(2), hand_over=True)
     assert (released.queued, released.send_ids) == (1, [welcome.pk])
 
     Enrollment.objects.filter(learner=stayer).update(next_step=None, next_due_at=day(20))
-    assert engine.sunset_finished(campaign=campaign, now=day(19)).ended == 0
-    sunset = engine.sunset_finished(campaign=campaign, now=day(20))
+    assert sunset_finished(campaign=campaign, now=day(19)).ended == 0
+    sunset = sunset_finished(campaign=campaign, now=day(20))
     assert (sunset.ended, sunset.sends_created) == (1, 1)
     handoff = Send.objects.get(kind=Send.Kind.HANDOFF)
     assert handoff.to_email == stayer.manager.email  # type: ignore[union-attr]
@@ -370,13 +375,13 @@ def test_the_stages_can_be_called_one_by_one(db: None) -> None:
 def test_holdout_learners_get_no_welcome_back_and_no_handoff(db: None) -> None:
     make_drip(holdout_percent=50)
     people = learners(20)
-    engine.run_pass(now=day(0), enqueue=False)
+    run_pass(now=day(0))
     holdout = Enrollment.objects.filter(is_holdout=True)
     assert holdout.exists()
     Learner.objects.filter(pk__in=holdout.values("learner_id")[:1]).update(last_active_at=day(1))
-    engine.run_pass(now=day(1), enqueue=False)
+    run_pass(now=day(1))
     for n in range(2, 31):
-        engine.run_pass(now=day(n), enqueue=False)
+        run_pass(now=day(n))
     holdout_learners = set(holdout.values_list("learner_id", flat=True))
     assert not Send.objects.filter(learner_id__in=holdout_learners).exists()
     assert Send.objects.filter(kind=Send.Kind.HANDOFF).count() == len(people) - len(

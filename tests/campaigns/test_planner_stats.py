@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 
 from campaigns.engine import planner_stats
-from campaigns.engine import run as engine
+from campaigns.engine.run import run_pass
 from campaigns.models import Campaign, Enrollment
 from learners.models import Learner
 from tests.campaigns.conftest import day
@@ -35,7 +35,7 @@ def test_it_refreshes_them_before_delivery_after_a_pass_that_enrolled_many(
     monkeypatch.setattr(planner_stats, "MIN_ROWS", 1)
     learners(3)
     with django_capture_on_commit_callbacks(execute=True):  # type: ignore[operator]
-        result = engine.run_pass(now=day(0), enqueue=False)
+        result = run_pass(now=day(0))
     assert (result.enrolled, result.sends_created) == (3, 3)
     assert believed_rows("campaigns_enrollment") == 3
     assert believed_rows("campaigns_send") == 3
@@ -46,7 +46,7 @@ def test_it_leaves_them_alone_for_a_few_rows_or_a_small_share(
     drip: Campaign, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     learners(12)
-    engine.run_pass(now=day(0), enqueue=False)
+    run_pass(now=day(0))
     assert planner_stats.refresh_after_bulk_write({Enrollment: 12}) == []
     monkeypatch.setattr(planner_stats, "MIN_ROWS", 1)
     assert planner_stats.refresh_after_bulk_write({Enrollment: 12}) == ["campaigns_enrollment"]

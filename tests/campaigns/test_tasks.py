@@ -13,8 +13,8 @@ from django.db import OperationalError
 from django_celery_beat.models import PeriodicTask
 
 from campaigns import tasks
-from campaigns.delivery.deliver import DeliveryResult
-from campaigns.engine.run import PassResult
+from campaigns.delivery.outcomes import DeliveryResult
+from campaigns.engine.results import PassResult
 from campaigns.models import Campaign, Send
 from tests.factories import CourseProgressFactory
 
@@ -28,7 +28,7 @@ def test_the_pass_is_scheduled_every_five_minutes_by_a_periodic_task() -> None:
 
 
 def test_the_run_pass_task_runs_one_pass_now() -> None:
-    with mock.patch("campaigns.engine.run.run_pass", return_value=PassResult(enrolled=2)) as run:
+    with mock.patch("campaigns.tasks.run_engine_pass", return_value=PassResult(enrolled=2)) as run:
         assert tasks.run_pass.run()["enrolled"] == 2
     now = run.call_args.kwargs["now"]
     assert now.tzinfo is not None and run.call_args.args == ()
@@ -36,7 +36,7 @@ def test_the_run_pass_task_runs_one_pass_now() -> None:
 
 def test_the_delivery_task_delivers_the_ids_it_carries() -> None:
     with mock.patch(
-        "campaigns.delivery.deliver.deliver", return_value=DeliveryResult(sent=3)
+        "campaigns.tasks.deliver", return_value=DeliveryResult(sent=3)
     ) as deliver:
         assert tasks.deliver_sends.run([1, 2, 3])["sent"] == 3
     assert deliver.call_args.kwargs["send_ids"] == [1, 2, 3]

@@ -6,8 +6,8 @@ import pytest
 from django.test import Client
 
 from campaigns.content import links
-from campaigns.delivery import deliver as delivery
-from campaigns.engine import run as engine
+from campaigns.delivery.deliver import deliver_queued
+from campaigns.engine.run import run_pass
 from campaigns.models import Campaign, Enrollment, Send, SurveyResponse
 from learners.models import Learner, Manager
 from tests.campaigns.conftest import day
@@ -29,8 +29,8 @@ def client() -> Client:
 @pytest.fixture
 def sent(drip: Campaign) -> Send:
     CourseProgressFactory.create(learner=LearnerFactory.create(first_name="Sam"))
-    engine.run_pass(now=day(0), enqueue=False)
-    delivery.deliver_queued(now=day(0))
+    run_pass(now=day(0))
+    deliver_queued(now=day(0))
     return Send.objects.get()
 
 
@@ -78,7 +78,7 @@ def test_one_click_unsubscribe_post_needs_no_cookie_and_takes_effect_at_once(
     sent.refresh_from_db()
     assert sent.unsubscribed_at is not None
     # The next step is not sent.
-    assert engine.run_pass(now=day(3), enqueue=False).sends_created == 0
+    assert run_pass(now=day(3)).sends_created == 0
     assert "already unsubscribed" in client.get(url).content.decode().replace("’", "'")
 
 
@@ -106,8 +106,8 @@ def test_a_manager_opts_out_of_nudges_without_unsubscribing_the_learner(
     manager.refresh_from_db()
     assert manager.nudges_opted_out_at is not None
     assert Learner.objects.get(pk=sent.learner_id).unsubscribed_at is None
-    engine.run_pass(now=day(3), enqueue=False)
-    engine.run_pass(now=day(7), enqueue=False)
+    run_pass(now=day(3))
+    run_pass(now=day(7))
     manager_send = Send.objects.get(audience="manager")
     assert (manager_send.status, manager_send.skip_reason) == ("skipped", "manager opted out")
     assert Send.objects.filter(audience="learner", status="queued").count() == 2

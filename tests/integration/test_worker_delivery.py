@@ -10,10 +10,12 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from campaigns.delivery import deliver as delivery
-from campaigns.engine import run as engine
+from campaigns.delivery.record import STALE_SENDING_AFTER, confirm_sent, reconcile_stale
+from campaigns.engine.results import PassResult
+from campaigns.engine.run import PASS_LOCK_NAME, run_pass
 from campaigns.feedback import subscriptions
 from campaigns.models import Campaign, PassLock, Send
+from campaigns.tasks import enqueue_delivery
 from learners.models import Learner
 from tests.campaigns.conftest import day, make_drip
 from tests.factories import CourseProgressFactory, LearnerFactory
@@ -48,7 +50,7 @@ def test_the_drip_from_day_0_to_30_with_a_real_worker(sink: Sink, workers: Worke
             Learner.objects.filter(pk=returns.pk).update(last_active_at=day(5, hour=8))
         if n == 2:
             subscriptions.unsubscribe_learner(learner_id=leaves.pk, now=day(2))
-        engine.run_pass(now=day(n))
+        run_pass(now=day(n))
         wait_for(settled, what=f"day {n} delivered")
     assert_no_duplicates(sink)
     subjects = Counter((m["To"], m["Subject"].split(":")[0]) for m in sink.messages)
@@ -75,11 +77,11 @@ def test_two_workers_and_two_concurrent_passes_never_double_send(
     learners(80)
     workers.start(batch_size=10)
     workers.start(batch_size=10)
-    results: list[engine.PassResult] = []
+    results: list[PassResult] = []
 
     def pass_at_the_same_moment() -> None:
         try:
-            results.append(engine.run_pass(now=day(0)))
+            results.append(run_pass(now=day(0)))
         finally:
             connection.close()
 
@@ -91,8 +93,8 @@ def test_two_workers_and_two_concurrent_passes_never_double_send(
     assert sum(r.sends_created for r in results) == 80
     # The same ids handed over twice more: claims make the extra tasks harmless.
     ids = list(Send.objects.values_list("pk", flat=True))
-    engine.enqueue_delivery(ids)
-    engine.enqueue_delivery(ids)
+    enqueue_delivery(ids)
+    enqueue_delivery(ids)
     wait_for(lambda: len(sink.messages) >= 80 and settled(), what="80 messages")
     assert_no_duplicates(sink)
     assert len(sink.messages) == 80
@@ -107,7 +109,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_duplicates_nothing(
     learners(60)
     sink.hold_after = 25
     doomed = workers.start(batch_size=10)
-    engine.run_pass(now=day(0))
+    run_pass(now=day(0))
 
     def caught_mid_batch() -> bool:
         statuses = Counter(Send.objects.values_list("status", flat=True))
@@ -120,10 +122,10 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_duplicates_nothing(
 
     # Later: the stale rows are reconciled, a new worker and the next pass finish the rest.
     later = timezone.now() + dt.timedelta(hours=1)
-    unconfirmed = delivery.reconcile_stale(now=later, older_than=engine.STALE_SENDING_AFTER)
+    unconfirmed = reconcile_stale(now=later, older_than=STALE_SENDING_AFTER)
     assert unconfirmed > 0
     workers.start(batch_size=10)
-    engine.run_pass(now=day(0, hour=10))
+    run_pass(now=day(0, hour=10))
     wait_for(lambda: settled() and len(sink.messages) >= 60 - unconfirmed, what="the rest")
 
     assert_no_duplicates(sink)
@@ -137,7 +139,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_duplicates_nothing(
     # record (here: the sink) confirms them afterwards.
     unconfirmed_rows = Send.objects.filter(status="unconfirmed")
     taken = [s.pk for s in unconfirmed_rows if s.message_id in accepted_before_kill]
-    assert delivery.confirm_sent(send_ids=taken, now=later) == len(taken)
+    assert confirm_sent(send_ids=taken, now=later) == len(taken)
     assert Send.objects.filter(status="sent").count() == len(delivered)
     assert Campaign.objects.count() == 1
 
@@ -145,14 +147,14 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_duplicates_nothing(
 def test_a_pass_that_finds_the_lock_taken_does_nothing() -> None:
     make_drip()
     learners(3)
-    PassLock.objects.create(name=engine.PASS_LOCK_NAME)
+    PassLock.objects.create(name=PASS_LOCK_NAME)
     held = threading.Event()
     release = threading.Event()
 
     def hold_the_lock() -> None:
         try:
             with transaction.atomic():
-                PassLock.objects.select_for_update().get(name=engine.PASS_LOCK_NAME)
+                PassLock.objects.select_for_update().get(name=PASS_LOCK_NAME)
                 held.set()
                 release.wait(timeout=30)
         finally:
@@ -162,10 +164,10 @@ def test_a_pass_that_finds_the_lock_taken_does_nothing() -> None:
     holder.start()
     assert held.wait(timeout=30)
     try:
-        result = engine.run_pass(now=day(0), enqueue=False)
+        result = run_pass(now=day(0))
     finally:
         release.set()
         holder.join(timeout=30)
     assert result.skipped_locked
     assert not Send.objects.exists()
-    assert engine.run_pass(now=day(0), enqueue=False).sends_created == 3
+    assert run_pass(now=day(0)).sends_created == 3

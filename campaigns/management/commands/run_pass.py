@@ -10,8 +10,10 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from campaigns.delivery import deliver as delivery
-from campaigns.engine import run as engine
+from campaigns.delivery.deliver import deliver_queued
+from campaigns.delivery.record import reconcile_stale
+from campaigns.engine.run import run_pass
+from campaigns.tasks import enqueue_delivery
 
 
 def parse_moment(value: str) -> dt.datetime:
@@ -37,13 +39,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         now: dt.datetime = options["now"] or timezone.now()
-        result = engine.run_pass(now=now, enqueue=not options["deliver"])
+        unconfirmed = reconcile_stale(now=now)
+        result = run_pass(now=now, hand_over=None if options["deliver"] else enqueue_delivery)
         if result.skipped_locked:
             self.stdout.write("another pass is running; nothing done")
             return
-        self.stdout.write(" ".join(f"{k}={v}" for k, v in asdict(result).items()))
+        counts = {**asdict(result), "unconfirmed": unconfirmed}
+        self.stdout.write(" ".join(f"{k}={v}" for k, v in counts.items()))
         if options["deliver"]:
-            delivered = delivery.deliver_queued(now=now)
+            delivered = deliver_queued(now=now)
             self.stdout.write(
                 "delivery: " + " ".join(f"{k}={v}" for k, v in asdict(delivered).items())
             )

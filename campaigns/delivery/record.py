@@ -1,0 +1,84 @@
+"""Recording what happened to each message, and confirming or reconciling sends whose fate
+was unknown."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from django.db import transaction
+
+from campaigns.delivery.claim import Claimed
+from campaigns.delivery.outcomes import (
+    MAX_ATTEMPTS,
+    DeliveryResult,
+    Outcome,
+    backoff,
+)
+from campaigns.delivery.rows import update_rows
+from campaigns.models import Send
+
+# A send left "sending" this long belongs to a worker that died mid-call.
+STALE_SENDING_AFTER = dt.timedelta(minutes=15)
+
+
+def record(
+    outcomes: list[tuple[Claimed, Outcome, str]], now: dt.datetime, result: DeliveryResult
+) -> None:
+    """Store every outcome of a batch: a few statements, whatever the batch size."""
+    sent, retry, give_up, unknown = [], [], [], []
+    for item, outcome, detail in outcomes:
+        send = item.send
+        if outcome is Outcome.SENT:
+            send.status, send.sent_at, send.esp_message_id = Send.Status.SENT, now, detail
+            send.last_error = ""
+            sent.append(send)
+        elif outcome is Outcome.TRANSIENT and send.attempts < MAX_ATTEMPTS:
+            send.status, send.due_at, send.enqueued_at = (
+                Send.Status.QUEUED,
+                now + backoff(send.attempts),
+                None,
+            )
+            send.last_error = detail
+            retry.append(send)
+        elif outcome is Outcome.UNKNOWN:
+            send.status, send.last_error = Send.Status.UNCONFIRMED, detail
+            unknown.append(send)
+        else:
+            if outcome is Outcome.TRANSIENT:
+                detail = f"gave up after {send.attempts} attempts: {detail}"
+            send.status, send.last_error = Send.Status.FAILED, detail
+            give_up.append(send)
+    # Compare-and-set: only rows this batch still owns. A row that reconcile already called
+    # unconfirmed may still become sent, since the ESP did take it.
+    mine = (Send.Status.SENDING, Send.Status.UNCONFIRMED)
+    with transaction.atomic():
+        result.sent += update_rows(
+            sent, ["status", "sent_at", "esp_message_id", "last_error"], only_if_status=mine
+        )
+        result.retried += update_rows(
+            retry, ["status", "due_at", "enqueued_at", "last_error"], only_if_status=mine
+        )
+        result.failed += update_rows(give_up, ["status", "last_error"], only_if_status=mine)
+        result.unconfirmed += update_rows(unknown, ["status", "last_error"], only_if_status=mine)
+
+
+def reconcile_stale(*, now: dt.datetime, older_than: dt.timedelta = STALE_SENDING_AFTER) -> int:
+    """Mark sends left ``sending`` for longer than ``older_than`` as ``unconfirmed``: their
+    worker died during the ESP call, so the message may or may not be out. They are not sent
+    again; an ESP delivery event can still confirm them (:func:`confirm_sent`)."""
+    return Send.objects.filter(status=Send.Status.SENDING, claimed_at__lt=now - older_than).update(
+        status=Send.Status.UNCONFIRMED,
+        last_error="the worker stopped during the ESP call; not resent automatically",
+    )
+
+
+def confirm_sent(*, send_ids: Sequence[int], now: dt.datetime, esp_message_id: str = "") -> int:
+    """The ESP says these messages went out (a delivery event, its metadata ``send_id``):
+    ``sending``/``unconfirmed`` rows become ``sent``."""
+    updates: dict[str, object] = {"status": Send.Status.SENT, "sent_at": now, "last_error": ""}
+    if esp_message_id:
+        updates["esp_message_id"] = esp_message_id
+    return Send.objects.filter(
+        pk__in=list(send_ids), status__in=[Send.Status.SENDING, Send.Status.UNCONFIRMED]
+    ).update(**updates)
