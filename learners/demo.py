@@ -15,6 +15,7 @@ from pathlib import Path
 
 from django.db import transaction
 
+from learners import contactability
 from learners.activity import LOOKUP_CHUNK, chunked, ids_by_external_id
 from learners.models import ActivityEvent, Course, CourseProgress, Learner, Manager
 from learners.progress import refresh_completion_rates
@@ -457,8 +458,9 @@ def _mark_some_uncontactable(
             unsubscribed.append(learner_pks[spec.external_id])
         elif draw < 0.04:
             bounced.append(learner_pks[spec.external_id])
-    Learner.objects.filter(pk__in=unsubscribed).update(unsubscribed_at=now - dt.timedelta(days=30))
-    Learner.objects.filter(pk__in=bounced).update(
-        suppressed_at=now - dt.timedelta(days=60),
-        suppression_reason=Learner.SuppressionReason.BOUNCE,
+    contactability.unsubscribe_learners(learner_ids=unsubscribed, now=now - dt.timedelta(days=30))
+    contactability.suppress_learners(
+        learner_ids=bounced,
+        reason=Learner.SuppressionReason.BOUNCE,
+        now=now - dt.timedelta(days=60),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import connection, transaction
 
@@ -12,7 +13,7 @@ from campaigns.engine.results import EnrollResult, SendBatch
 from campaigns.engine.segments import focus_course_subquery, segment_learners
 from campaigns.engine.sends import create_step_sends
 from campaigns.engine.sql import ENROLLMENT, without_nested_loops
-from campaigns.models import Campaign, Enrollment
+from campaigns.models import Campaign, Enrollment, Step
 
 
 def enroll_segment_members(*, campaign: Campaign, now: dt.datetime) -> EnrollResult:
@@ -42,20 +43,10 @@ def enroll_segment_members(*, campaign: Campaign, now: dt.datetime) -> EnrollRes
         "seg.id", purpose=buckets.HOLDOUT, salt=campaign.pk, modulus=100
     )
     holdout = f"({holdout_bucket} < {int(campaign.holdout_percent)})"
-    last_delay = max((arms_of(s)[1][-1].delay for s in steps), default=dt.timedelta(0))
-    holdout_end = now + last_delay + dt.timedelta(days=campaign.sunset_after_days)
     first_now = bool(steps) and all(arm.delay <= dt.timedelta(0) for arm in arms_of(steps[0])[1])
-    start = steps[1] if first_now and len(steps) > 1 else (None if first_now else steps[0])
-    if start is not None:
-        first_sql, first_params = due_case_sql("seg.id", start, now)
-        next_step_sql = f"CASE WHEN {holdout} THEN NULL ELSE {int(start.position)} END"
-        next_due_sql = f"CASE WHEN {holdout} THEN %s ELSE {first_sql} END"
-        next_due_params = [adapt(holdout_end), *first_params]
-    else:
-        # No steps, or a single step sent now: straight to the sunset wait.
-        next_step_sql = "NULL"
-        next_due_sql = "%s"
-        next_due_params = [adapt(holdout_end)]
+    next_step_sql, next_due_sql, next_due_params = _first_wait(
+        campaign=campaign, steps=steps, holdout=holdout, first_now=first_now, now=now
+    )
     sql = f"""
         INSERT INTO {ENROLLMENT}
             (campaign_id, learner_id, course_id, enrolled_at, is_holdout, status,
@@ -79,12 +70,10 @@ def enroll_segment_members(*, campaign: Campaign, now: dt.datetime) -> EnrollRes
         Enrollment.Status.ACTIVE,
         campaign.pk,
     ]
-    enrolled = holdouts = 0
     with transaction.atomic(), connection.cursor() as cursor, without_nested_loops(cursor):
         cursor.execute(sql, params)
-        for (is_holdout,) in cursor.fetchall():
-            enrolled += 1
-            holdouts += bool(is_holdout)
+        flags = [bool(is_holdout) for (is_holdout,) in cursor.fetchall()]
+    enrolled, holdouts = len(flags), sum(flags)
     sends = SendBatch()
     if first_now and enrolled > holdouts:
         sends = create_step_sends(
@@ -98,3 +87,25 @@ def enroll_segment_members(*, campaign: Campaign, now: dt.datetime) -> EnrollRes
             now=now,
         )
     return EnrollResult(enrolled=enrolled, holdout=holdouts, sends=sends)
+
+
+def _first_wait(
+    *, campaign: Campaign, steps: list[Step], holdout: str, first_now: bool, now: dt.datetime
+) -> tuple[str, str, list[Any]]:
+    """SQL for a new enrollment's ``next_step`` and ``next_due_at`` (and the latter's params).
+
+    The holdout waits for the moment the treated learners would be sunset, with no step.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    last_delay = max((arms_of(s)[1][-1].delay for s in steps), default=dt.timedelta(0))
+    holdout_end = now + last_delay + dt.timedelta(days=campaign.sunset_after_days)
+    start = steps[1] if first_now and len(steps) > 1 else (None if first_now else steps[0])
+    if start is None:
+        # No steps, or a single step sent now: straight to the sunset wait.
+        return "NULL", "%s", [adapt(holdout_end)]
+    first_sql, first_params = due_case_sql("seg.id", start, now)
+    return (
+        f"CASE WHEN {holdout} THEN NULL ELSE {int(start.position)} END",
+        f"CASE WHEN {holdout} THEN %s ELSE {first_sql} END",
+        [adapt(holdout_end), *first_params],
+    )

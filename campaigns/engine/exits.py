@@ -16,6 +16,7 @@ from campaigns.engine.release import PENDING
 from campaigns.engine.results import ExitResult, SendBatch
 from campaigns.engine.sends import insert_sends
 from campaigns.models import Audience, Campaign, Enrollment, Send
+from learners import contactability
 from learners.models import Learner
 
 
@@ -91,9 +92,7 @@ def sunset_finished(*, campaign: Campaign, now: dt.datetime) -> ExitResult:
         where_params=[campaign.pk, Enrollment.Status.ACTIVE, adapt(now)],
         now=now,
     )
-    Learner.objects.filter(pk__in=finished.values("learner_id"), sunset_at__isnull=True).update(
-        sunset_at=now
-    )
+    contactability.sunset_learners(learner_ids=finished.values("learner_id"), now=now)
     ended = finished.update(
         status=Enrollment.Status.SUNSET,
         ended_at=now,

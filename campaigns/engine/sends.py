@@ -69,49 +69,16 @@ def insert_sends(
     ``rules``) or over the weekly ``cap``, else ``queued`` (with ``queue``) and stamped as
     handed to delivery — or ``scheduled`` for :func:`release_due_sends` to decide.
     """
-    adapt = connection.ops.adapt_datetimefield_value
     skips = LEARNER_SKIPS if audience == Audience.LEARNER else MANAGER_SKIPS
     all_rules = [*skips, *rules, *([CAPPED] if cap is not None else [])]
-    default_status = Send.Status.QUEUED if queue else Send.Status.SCHEDULED
-    status_sql, status_params = case_sql(
-        all_rules, lambda r: ("%s", [r.status]), "%s", [default_status]
+    columns, column_params = _decided_columns(
+        all_rules, queue=queue, due_sql=due_sql, due_params=due_params, now=now
     )
-    skip_sql, skip_params = case_sql(all_rules, lambda r: ("%s", [r.skip_reason]), "''", [])
-    postponed_sql, postponed_params = case_sql(
-        all_rules, lambda r: ("%s", [r.postponed_reason]), "''", []
-    )
-    due_case_sql, due_case_params = case_sql(
-        all_rules,
-        lambda r: (due_sql, list(due_params)) if r.due_at is None else ("%s", [adapt(r.due_at)]),
-        due_sql,
-        list(due_params),
-    )
-    if queue:
-        enqueued_sql, enqueued_params = case_sql(
-            all_rules, lambda r: ("NULL", []), "%s", [adapt(now)]
-        )
-    else:
-        enqueued_sql, enqueued_params = "NULL", []
+    status_sql, skip_sql, postponed_sql, due_case_sql, enqueued_sql = columns
     to_email = "l.email" if audience == Audience.LEARNER else "COALESCE(m.email, '')"
     # A learner email needs no manager row; leaving it out saves a foreign-key check per row.
     manager_sql = "NULL" if audience == Audience.LEARNER else "l.manager_id"
-    capped_sql, capped_params = "", []
-    if cap is not None:
-        # Evaluated once for the statement (an aggregate, hash-joined), never per learner.
-        capped_sql = f"""
-            LEFT JOIN (
-                SELECT learner_id FROM {SEND}
-                WHERE audience = %s AND status IN (%s, %s, %s, %s)
-                  AND COALESCE(sent_at, claimed_at, due_at) > %s
-                GROUP BY learner_id HAVING COUNT(*) >= %s
-            ) capped ON capped.learner_id = e.learner_id
-        """  # noqa: S608
-        capped_params = [
-            Audience.LEARNER,
-            *IN_FLIGHT_OR_SENT,
-            adapt(now - CAP_WINDOW),
-            int(cap),
-        ]
+    capped_sql, capped_params = _cap_join(cap, now=now)
     sql = f"""
         INSERT INTO {SEND}
             (enrollment_id, campaign_id, step_id, variant_id, kind, audience, learner_id,
@@ -132,28 +99,82 @@ def insert_sends(
     params = [
         kind,
         audience,
-        *status_params,
-        *skip_params,
-        *postponed_params,
-        *due_case_params,
-        *enqueued_params,
-        adapt(now),
+        *column_params,
+        connection.ops.adapt_datetimefield_value(now),
         *capped_params,
         *where_params,
     ]
-    batch = SendBatch()
     with transaction.atomic(), connection.cursor() as cursor, without_nested_loops(cursor):
         cursor.execute(sql, params)
-        for send_id, status, postponed_reason in cursor.fetchall():
-            batch.created += 1
-            if status == Send.Status.SKIPPED:
-                batch.skipped += 1
-            elif status == Send.Status.QUEUED:
-                batch.queued_ids.append(send_id)
-            elif queue and postponed_reason != CAPPED.postponed_reason:
-                # Over-cap sends get their time from release_due_sends, which counts them.
-                batch.postponed += 1
+        return _counted(cursor.fetchall(), queue=queue)
+
+
+def _counted(rows: Sequence[tuple[int, str, str]], *, queue: bool) -> SendBatch:
+    """What the ``RETURNING id, status, postponed_reason`` rows of an insert add up to."""
+    batch = SendBatch()
+    for send_id, status, postponed_reason in rows:
+        batch.created += 1
+        if status == Send.Status.SKIPPED:
+            batch.skipped += 1
+        elif status == Send.Status.QUEUED:
+            batch.queued_ids.append(send_id)
+        elif queue and postponed_reason != CAPPED.postponed_reason:
+            # Over-cap sends get their time from release_due_sends, which counts them.
+            batch.postponed += 1
     return batch
+
+
+def _decided_columns(
+    rules: Sequence[Rule],
+    *,
+    queue: bool,
+    due_sql: str,
+    due_params: Sequence[Any],
+    now: dt.datetime,
+) -> tuple[list[str], list[Any]]:
+    """The columns ``rules`` decide, as SQL in the order status, skip_reason, postponed_reason,
+    due_at, enqueued_at, and their parameters in the same order."""
+    adapt = connection.ops.adapt_datetimefield_value
+    default_status = Send.Status.QUEUED if queue else Send.Status.SCHEDULED
+
+    def due_of(rule: Rule) -> tuple[str, list[Any]]:
+        return (due_sql, list(due_params)) if rule.due_at is None else ("%s", [adapt(rule.due_at)])
+
+    parts = [
+        case_sql(rules, lambda r: ("%s", [r.status]), "%s", [default_status]),
+        case_sql(rules, lambda r: ("%s", [r.skip_reason]), "''", []),
+        case_sql(rules, lambda r: ("%s", [r.postponed_reason]), "''", []),
+        case_sql(
+            rules,
+            lambda r: (
+                (due_sql, list(due_params)) if r.due_at is None else ("%s", [adapt(r.due_at)])
+            ),
+            due_sql,
+            list(due_params),
+        ),
+        # Queued now means handed to delivery now; anything a rule holds back is not.
+        case_sql(rules, lambda r: ("NULL", []), "%s", [adapt(now)]) if queue else ("NULL", []),
+    ]
+    return [sql for sql, _ in parts], [param for _, params in parts for param in params]
+
+
+def _cap_join(cap: int | None, *, now: dt.datetime) -> tuple[str, list[Any]]:
+    """A join that names the learners already at the weekly ``cap`` ("" without a cap).
+
+    Evaluated once for the statement (an aggregate, hash-joined), never per learner.
+    """
+    if cap is None:
+        return "", []
+    sql = f"""
+        LEFT JOIN (
+            SELECT learner_id FROM {SEND}
+            WHERE audience = %s AND status IN (%s, %s, %s, %s)
+              AND COALESCE(sent_at, claimed_at, due_at) > %s
+            GROUP BY learner_id HAVING COUNT(*) >= %s
+        ) capped ON capped.learner_id = e.learner_id
+    """  # noqa: S608
+    adapt = connection.ops.adapt_datetimefield_value
+    return sql, [Audience.LEARNER, *IN_FLIGHT_OR_SENT, adapt(now - CAP_WINDOW), int(cap)]
 
 
 def _audiences(audience: str) -> list[str]:

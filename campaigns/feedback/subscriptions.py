@@ -13,6 +13,7 @@ from django.db.models import F
 from django.db.models.functions import Coalesce
 
 from campaigns.models import Audience, Enrollment, Send, SurveyResponse
+from learners import contactability
 from learners.models import Learner, Manager
 
 PENDING = (Send.Status.SCHEDULED, Send.Status.QUEUED)
@@ -34,7 +35,7 @@ def unsubscribe_learner(*, learner_id: int, now: dt.datetime, send_id: int | Non
     """
     if not Learner.objects.filter(pk=learner_id).exists():
         return False
-    Learner.objects.filter(pk=learner_id, unsubscribed_at__isnull=True).update(unsubscribed_at=now)
+    contactability.unsubscribe_learners(learner_ids=[learner_id], now=now)
     if send_id is not None:
         Send.objects.filter(pk=send_id, learner_id=learner_id, unsubscribed_at__isnull=True).update(
             unsubscribed_at=now
@@ -53,9 +54,7 @@ def opt_out_manager(*, manager_id: int, now: dt.datetime) -> bool:
     """Stop nudges and hand-offs to a manager; their reports stay subscribed."""
     if not Manager.objects.filter(pk=manager_id).exists():
         return False
-    Manager.objects.filter(pk=manager_id, nudges_opted_out_at__isnull=True).update(
-        nudges_opted_out_at=now
-    )
+    contactability.opt_out_managers(manager_ids=[manager_id], now=now)
     Send.objects.filter(
         manager_id=manager_id, audience=Audience.MANAGER, status__in=PENDING
     ).update(status=Send.Status.SKIPPED, skip_reason="manager opted out")

@@ -35,9 +35,7 @@ def test_the_run_pass_task_runs_one_pass_now() -> None:
 
 
 def test_the_delivery_task_delivers_the_ids_it_carries() -> None:
-    with mock.patch(
-        "campaigns.tasks.deliver", return_value=DeliveryResult(sent=3)
-    ) as deliver:
+    with mock.patch("campaigns.tasks.deliver", return_value=DeliveryResult(sent=3)) as deliver:
         assert tasks.deliver_sends.run([1, 2, 3])["sent"] == 3
     assert deliver.call_args.kwargs["send_ids"] == [1, 2, 3]
 

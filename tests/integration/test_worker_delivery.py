@@ -50,7 +50,7 @@ def test_the_drip_from_day_0_to_30_with_a_real_worker(sink: Sink, workers: Worke
             Learner.objects.filter(pk=returns.pk).update(last_active_at=day(5, hour=8))
         if n == 2:
             subscriptions.unsubscribe_learner(learner_id=leaves.pk, now=day(2))
-        run_pass(now=day(n))
+        run_pass(now=day(n), hand_over=enqueue_delivery)
         wait_for(settled, what=f"day {n} delivered")
     assert_no_duplicates(sink)
     subjects = Counter((m["To"], m["Subject"].split(":")[0]) for m in sink.messages)
@@ -81,7 +81,7 @@ def test_two_workers_and_two_concurrent_passes_never_double_send(
 
     def pass_at_the_same_moment() -> None:
         try:
-            results.append(run_pass(now=day(0)))
+            results.append(run_pass(now=day(0), hand_over=enqueue_delivery))
         finally:
             connection.close()
 
@@ -109,7 +109,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_duplicates_nothing(
     learners(60)
     sink.hold_after = 25
     doomed = workers.start(batch_size=10)
-    run_pass(now=day(0))
+    run_pass(now=day(0), hand_over=enqueue_delivery)
 
     def caught_mid_batch() -> bool:
         statuses = Counter(Send.objects.values_list("status", flat=True))
@@ -125,7 +125,7 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_duplicates_nothing(
     unconfirmed = reconcile_stale(now=later, older_than=STALE_SENDING_AFTER)
     assert unconfirmed > 0
     workers.start(batch_size=10)
-    run_pass(now=day(0, hour=10))
+    run_pass(now=day(0, hour=10), hand_over=enqueue_delivery)
     wait_for(lambda: settled() and len(sink.messages) >= 60 - unconfirmed, what="the rest")
 
     assert_no_duplicates(sink)
