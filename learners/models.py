@@ -110,10 +110,6 @@ class Learner(models.Model):
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
 
-    @property
-    def is_contactable(self) -> bool:
-        return not (self.unsubscribed_at or self.suppressed_at or self.sunset_at)
-
 
 class Course(models.Model):
     class CourseType(models.TextChoices):

@@ -12,7 +12,6 @@ from django.db.models import (
     Subquery,
 )
 
-from campaigns.engine.release import PENDING
 from campaigns.engine.results import ExitResult, SendBatch
 from campaigns.engine.sends import insert_sends
 from campaigns.models import Audience, Campaign, Enrollment, Send
@@ -51,7 +50,7 @@ def end_reactivated(*, campaign: Campaign, now: dt.datetime) -> ExitResult:
             now=now,
         )
     Send.objects.filter(
-        enrollment__in=returned.values("pk"), kind=Send.Kind.STEP, status__in=PENDING
+        enrollment__in=returned.values("pk"), kind=Send.Kind.STEP, status__in=Send.PENDING
     ).update(status=Send.Status.SKIPPED, skip_reason="learner came back")
     ended = returned.update(
         status=Enrollment.Status.REACTIVATED,

@@ -30,12 +30,9 @@ from campaigns.models import Audience, Campaign, Send
 # handed over again: its task was lost (flushed broker, crashed publisher). Delivery claims
 # rows, so a duplicate task costs nothing.
 REENQUEUE_AFTER = dt.timedelta(minutes=15)
-# A send left "sending" this long belongs to a worker that died mid-call.
-STALE_SENDING_AFTER = dt.timedelta(minutes=15)
 # The frequency cap looks back this far.
 CAP_WINDOW = dt.timedelta(days=7)
 
-PENDING = (Send.Status.SCHEDULED, Send.Status.QUEUED)
 # Sends that count toward the weekly cap: out, or on their way out.
 IN_FLIGHT_OR_SENT = (
     Send.Status.QUEUED,

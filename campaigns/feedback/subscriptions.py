@@ -16,8 +16,6 @@ from campaigns.models import Audience, Enrollment, Send, SurveyResponse
 from learners import contactability
 from learners.models import Learner, Manager
 
-PENDING = (Send.Status.SCHEDULED, Send.Status.QUEUED)
-
 
 def record_click(*, send_id: int, now: dt.datetime) -> str:
     """Count a click on a send and return the destination stored for it ("" if none)."""
@@ -43,7 +41,7 @@ def unsubscribe_learner(*, learner_id: int, now: dt.datetime, send_id: int | Non
     Enrollment.objects.filter(learner_id=learner_id, status=Enrollment.Status.ACTIVE).update(
         status=Enrollment.Status.EXITED, ended_at=now, exit_reason="unsubscribed", next_due_at=None
     )
-    Send.objects.filter(learner_id=learner_id, status__in=PENDING).update(
+    Send.objects.filter(learner_id=learner_id, status__in=Send.PENDING).update(
         status=Send.Status.SKIPPED, skip_reason="learner unsubscribed"
     )
     return True
@@ -56,7 +54,7 @@ def opt_out_manager(*, manager_id: int, now: dt.datetime) -> bool:
         return False
     contactability.opt_out_managers(manager_ids=[manager_id], now=now)
     Send.objects.filter(
-        manager_id=manager_id, audience=Audience.MANAGER, status__in=PENDING
+        manager_id=manager_id, audience=Audience.MANAGER, status__in=Send.PENDING
     ).update(status=Send.Status.SKIPPED, skip_reason="manager opted out")
     return True
 

@@ -73,6 +73,9 @@ class Send(models.Model):
         # The ESP may or may not have accepted it (the worker died mid-call); never resent blindly.
         UNCONFIRMED = "unconfirmed", "Unconfirmed"
 
+    # Not yet handed to the ESP: what an unsubscribe, a return or an archive still stops.
+    PENDING = (Status.SCHEDULED, Status.QUEUED)
+
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="sends")
     # Campaign and learner are copies of the enrollment's, written by the engine from that row,
     # whose own foreign keys guard them. A database check of each again, at the commit of a

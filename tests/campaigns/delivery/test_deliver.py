@@ -17,7 +17,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from campaigns.delivery.deliver import deliver, deliver_queued
-from campaigns.delivery.outcomes import BACKOFF_MAX, MAX_ATTEMPTS, Outcome, backoff, classify
+from campaigns.delivery.outcomes import MAX_ATTEMPTS, backoff
 from campaigns.delivery.record import confirm_sent, reconcile_stale
 from campaigns.engine.release import hand_over_stale
 from campaigns.engine.run import run_pass
@@ -213,33 +213,6 @@ def test_reconcile_marks_only_old_sending_rows(drip: Campaign) -> None:
         first: "unconfirmed",
         second: "sending",
     }
-
-
-@pytest.mark.parametrize(
-    ("error", "outcome"),
-    [
-        (smtplib.SMTPDataError(451, b"greylisted"), Outcome.TRANSIENT),
-        (smtplib.SMTPDataError(550, b"no such user"), Outcome.PERMANENT),
-        (smtplib.SMTPRecipientsRefused({"a@example.com": (450, b"later")}), Outcome.TRANSIENT),
-        (smtplib.SMTPRecipientsRefused({"a@example.com": (550, b"no")}), Outcome.PERMANENT),
-        (smtplib.SMTPServerDisconnected("gone"), Outcome.UNKNOWN),
-        (AnymailAPIError("rate", status_code=429), Outcome.TRANSIENT),
-        (AnymailAPIError("bad", status_code=422), Outcome.PERMANENT),
-        (AnymailAPIError("timeout"), Outcome.UNKNOWN),
-        (ConnectionRefusedError(), Outcome.TRANSIENT),
-    ],
-)
-def test_it_classifies_esp_errors(error: BaseException, outcome: Outcome) -> None:
-    assert classify(error) is outcome
-
-
-def test_back_off_doubles_and_is_capped() -> None:
-    assert [backoff(n) for n in (1, 2, 3)] == [
-        dt.timedelta(minutes=2),
-        dt.timedelta(minutes=4),
-        dt.timedelta(minutes=8),
-    ]
-    assert backoff(30) == BACKOFF_MAX
 
 
 def test_a_released_send_is_taken_whatever_the_workers_clock_says(
