@@ -26,8 +26,9 @@ from campaigns.models import Campaign, Step, Variant
 # Deterministic buckets: an integer hash of (learner id, salt) that SQL and Python compute
 # identically, so holdouts and variants are assigned inside INSERT … SELECT and a learner keeps
 # theirs across passes. Each purpose has its own multiplier so that being in the holdout says
-# nothing about which variant one would have got. Every intermediate fits in 63 bits for ids
-# below 2**31.
+# nothing about which variant one would have got. Ids and salts are reduced modulo the prime
+# first, so every intermediate stays below 2**62 for any BigAutoField id (PostgreSQL's BIGINT
+# and SQLite's integers overflow at 2**63); below the prime the result is what it always was.
 _PRIME = 2_147_483_647
 HOLDOUT = 1_103_515_245
 VARIANT = 48_271
@@ -41,7 +42,7 @@ def _salt_multiplier(salt: int) -> int:
 
 def bucket(learner_id: int, *, purpose: int, salt: int, modulus: int) -> int:
     """The learner's bucket in ``range(modulus)``; same value as :func:`bucket_sql`."""
-    mixed = (learner_id * purpose + salt) % _PRIME
+    mixed = ((learner_id % _PRIME) * purpose + salt % _PRIME) % _PRIME
     return ((mixed * _salt_multiplier(salt)) % _PRIME) % modulus
 
 
@@ -49,7 +50,7 @@ def bucket_sql(column: str, *, purpose: int, salt: int, modulus: int) -> str:
     """SQL for :func:`bucket` over ``column``, for a parameterized query (the modulo operator
     is written ``%%``); only integers are interpolated."""
     purpose, salt, modulus = int(purpose), int(salt), int(modulus)
-    mixed = f"((CAST({column} AS BIGINT) * {purpose} + {salt}) %% {_PRIME})"
+    mixed = f"(((CAST({column} AS BIGINT) %% {_PRIME}) * {purpose} + {salt % _PRIME}) %% {_PRIME})"
     return f"((({mixed} * {_salt_multiplier(salt)}) %% {_PRIME}) %% {modulus})"
 
 
