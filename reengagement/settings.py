@@ -209,6 +209,11 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 # How many send ids one delivery task carries: one task per send costs more than the send.
 DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 200)
+# At most this many lost or retried queued sends are handed to delivery again per pass.
+REHAND_MAX_PER_PASS = env_int("REHAND_MAX_PER_PASS", 20_000)
+# The pass has a queue of its own, so it never waits behind a backlog of delivery tasks; a
+# worker consumes both (celery -A reengagement worker -Q celery,pass).
+CELERY_TASK_ROUTES = {"campaigns.tasks.run_pass": {"queue": "pass"}}
 # How often beat runs the evaluation pass, when it first creates the schedule.
 PASS_INTERVAL_MINUTES = env_int("PASS_INTERVAL_MINUTES", 5)
 

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from campaigns.models import Enrollment, Send
+from campaigns.models import Enrollment, PassLock, Send
 from campaigns.models import SurveyResponse as SurveyResponseModel
 
 
@@ -57,3 +57,38 @@ class SendAdmin(ReadOnlyAdmin):
     list_filter = ["status", "kind", "audience", "campaign"]
     list_select_related = ["campaign", "step", "variant", "variant__step"]
     search_fields = ["to_email", "learner__email", "message_id"]
+
+
+@admin.register(PassLock)
+class PassLockAdmin(ReadOnlyAdmin):
+    """The last evaluation pass: the moment it ran for, when it really ran and how long it took.
+
+    A wall-clock start long ago, or a duration near the pass interval, is a pass that is stuck
+    or too slow; errors name the campaigns whose part of it was rolled back.
+    """
+
+    list_display = [
+        "name",
+        "last_started_at",
+        "wall_started_at",
+        "wall_finished_at",
+        "duration",
+        "last_errors",
+    ]
+    readonly_fields = [
+        "name",
+        "last_started_at",
+        "wall_started_at",
+        "wall_finished_at",
+        "duration",
+        "last_errors",
+    ]
+
+    @admin.display(description="duration")
+    def duration(self, lock: PassLock) -> str:
+        if lock.last_duration_ms is None:
+            return "—"
+        return f"{lock.last_duration_ms / 1000:.2f} s"
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return request.user.is_staff

@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from campaigns.content import emails, templating
-from campaigns.models import Audience, Campaign, CtaTarget, Step, Variant
+from campaigns.models import Audience, Campaign, CtaTarget, Enrollment, Send, Step, Variant
 from learners.models import Learner
 
 TEST_SUBJECT_PREFIX = "[Test] "
@@ -153,6 +153,19 @@ def archive_campaign(*, campaign: Campaign, now: dt.datetime) -> Campaign:
         verb="archived",
     )
     campaign.save(update_fields=["status", "updated_at"])
+    # Its learners are free for other campaigns (one active enrollment each), and nothing it
+    # still had pending stays in the in-flight indexes. Enrollments first, then sends: the
+    # order every writer of both keeps.
+    Enrollment.objects.filter(campaign=campaign, status=Enrollment.Status.ACTIVE).update(
+        status=Enrollment.Status.EXITED,
+        ended_at=now,
+        next_step=None,
+        next_due_at=None,
+        exit_reason="campaign archived",
+    )
+    Send.objects.filter(campaign=campaign, status__in=Send.PENDING).update(
+        status=Send.Status.SKIPPED, skip_reason="campaign archived"
+    )
     return campaign
 
 

@@ -34,7 +34,9 @@ def end_reactivated(*, campaign: Campaign, now: dt.datetime) -> ExitResult:
     if not returned.exists():
         return ExitResult(ended=0)
     welcome = SendBatch()
-    if campaign.welcome_back_enabled:
+    # A paused campaign still lets its learners go when they come back, but sends nothing: a
+    # milestone email that waits for the campaign to resume would arrive days late.
+    if campaign.welcome_back_enabled and campaign.status == Campaign.Status.ACTIVE:
         welcome = insert_sends(
             audience=Audience.LEARNER,
             kind=Send.Kind.WELCOME_BACK,
@@ -49,9 +51,8 @@ def end_reactivated(*, campaign: Campaign, now: dt.datetime) -> ExitResult:
             where_params=[campaign.pk, Enrollment.Status.ACTIVE],
             now=now,
         )
-    Send.objects.filter(
-        enrollment__in=returned.values("pk"), kind=Send.Kind.STEP, status__in=Send.PENDING
-    ).update(status=Send.Status.SKIPPED, skip_reason="learner came back")
+    # Enrollments before sends, as an unsubscribe does: two transactions that lock the same
+    # rows in the same order wait for each other instead of deadlocking.
     ended = returned.update(
         status=Enrollment.Status.REACTIVATED,
         reactivated_at=Subquery(
@@ -62,6 +63,13 @@ def end_reactivated(*, campaign: Campaign, now: dt.datetime) -> ExitResult:
         next_due_at=None,
         exit_reason="came back",
     )
+    Send.objects.filter(
+        enrollment__campaign=campaign,
+        enrollment__status=Enrollment.Status.REACTIVATED,
+        enrollment__ended_at=now,
+        kind=Send.Kind.STEP,
+        status__in=Send.PENDING,
+    ).update(status=Send.Status.SKIPPED, skip_reason="learner came back")
     return ExitResult(ended=ended, sends_created=welcome.created, skipped=welcome.skipped)
 
 

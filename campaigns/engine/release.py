@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Count,
@@ -141,15 +142,26 @@ def _postpone_over_cap(candidates: Any, *, now: dt.datetime) -> int:
     )
 
 
-def hand_over_stale(*, now: dt.datetime) -> list[int]:
+def hand_over_stale(*, now: dt.datetime, limit: int | None = None) -> list[int]:
     """Queued, due sends no delivery task is known to hold (retries whose back-off has passed,
-    tasks lost with the broker): stamp and return them to be handed to delivery again."""
+    tasks lost with the broker): stamp and return at most ``limit`` of them, oldest first, to
+    be handed to delivery again.
+
+    Bounded (``REHAND_MAX_PER_PASS`` by default) so that a backlog of a million queued sends
+    is handed over a slice per pass instead of one pass stamping and enqueueing all of them.
+    """
+    limit = int(settings.REHAND_MAX_PER_PASS) if limit is None else int(limit)
     adapt = connection.ops.adapt_datetimefield_value
     return fetch_ids(
         f"""
         UPDATE {SEND} SET enqueued_at = %s
-        WHERE status = %s AND due_at <= %s AND (enqueued_at IS NULL OR enqueued_at < %s)
-          AND campaign_id IN (SELECT id FROM {Campaign._meta.db_table} WHERE status = %s)
+        WHERE id IN (
+            SELECT id FROM {SEND}
+            WHERE status = %s AND due_at <= %s AND (enqueued_at IS NULL OR enqueued_at < %s)
+              AND campaign_id IN (SELECT id FROM {Campaign._meta.db_table} WHERE status = %s)
+            ORDER BY due_at, id
+            LIMIT %s
+        )
         RETURNING id
         """,  # noqa: S608
         [
@@ -158,5 +170,6 @@ def hand_over_stale(*, now: dt.datetime) -> list[int]:
             adapt(now),
             adapt(now - REENQUEUE_AFTER),
             Campaign.Status.ACTIVE,
+            limit,
         ],
     )

@@ -18,6 +18,8 @@ class PassResult:
     queued: int = 0
     sunset: int = 0
     skipped_locked: bool = False
+    # Campaigns whose part of the pass failed and was rolled back (see PassLock.last_errors).
+    failed_campaigns: int = 0
 
 
 @dataclass(frozen=True)

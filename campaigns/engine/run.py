@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable
 
 from django.db import transaction
+from django.utils import timezone
 
 from campaigns.engine import planner_stats
 from campaigns.engine.enroll import enroll_segment_members
@@ -44,44 +46,39 @@ def _lock_pass(now: dt.datetime) -> PassLock | None:
 def run_pass(*, now: dt.datetime, hand_over: HandOver | None = None) -> PassResult:
     """One evaluation pass at ``now``, for each active campaign in priority order: end the
     enrollments of learners who came back, sunset those who finished, enroll new segment
-    members, create due sends; then release what may go out now.
+    members, create due sends; then release what may go out now. Paused campaigns only let
+    learners who came back go, so their outcome is recorded while the campaign waits.
 
-    Runs in one transaction holding the pass lock; a pass that finds the lock taken does
-    nothing and says so (``skipped_locked``). With ``hand_over`` (the Celery edge passes one that
-    queues delivery tasks) the ids of the sends ready to go are given to it once the transaction
-    commits; the engine itself never sends and never talks to the broker. A pass
-    that wrote a large share of a table first refreshes its planner statistics
+    Holds the pass lock throughout; a pass that finds the lock taken does nothing and says so
+    (``skipped_locked``). Each campaign runs in its own savepoint: an error in one is logged,
+    recorded on the lock row and rolled back without undoing the others. With ``hand_over``
+    (the Celery edge passes one that queues delivery tasks) the ids of the sends ready to go
+    are given to it once the pass commits; the engine itself never sends and never talks to the
+    broker. A pass that wrote a large share of a table first refreshes its planner statistics
     (:mod:`campaigns.engine.planner_stats`).
     """
     # The lock row must exist before it can be locked; creating it is idempotent.
     PassLock.objects.bulk_create([PassLock(name=PASS_LOCK_NAME)], ignore_conflicts=True)
+    # Wall-clock timing only, for the admin; every decision below is made at ``now``.
+    wall_started, timer = timezone.now(), time.perf_counter()
     result = PassResult()
     fresh_ids: list[int] = []
+    errors: list[str] = []
     with transaction.atomic():
         lock = _lock_pass(now)
         if lock is None:
             return PassResult(skipped_locked=True)
         for campaign in (
-            Campaign.objects.filter(status=Campaign.Status.ACTIVE)
+            Campaign.objects.filter(status__in=[Campaign.Status.ACTIVE, Campaign.Status.PAUSED])
             .select_related("segment")
             .order_by("priority", "pk")
         ):
-            for exits, stage in (
-                (end_reactivated(campaign=campaign, now=now), "reactivated"),
-                (sunset_finished(campaign=campaign, now=now), "sunset"),
-            ):
-                setattr(result, stage, getattr(result, stage) + exits.ended)
-                result.sends_created += exits.sends_created
-                result.skipped += exits.skipped
-            enrolled = enroll_segment_members(campaign=campaign, now=now)
-            result.enrolled += enrolled.enrolled
-            result.holdout += enrolled.holdout
-            created = create_due_sends(campaign=campaign, now=now)
-            for made in (enrolled.sends, created):
-                result.sends_created += made.created
-                result.skipped += made.skipped
-                result.postponed += made.postponed
-                fresh_ids += made.queued_ids
+            try:
+                with transaction.atomic():
+                    fresh_ids += _run_campaign(campaign=campaign, now=now, result=result)
+            except Exception as exc:
+                logger.exception("pass at %s: campaign %s failed", now.isoformat(), campaign.slug)
+                errors.append(f"{campaign.slug}: {type(exc).__name__}: {exc}"[:1000])
         released = release_due_sends(now=now, hand_over=hand_over is not None)
         result.skipped += released.skipped
         result.postponed += released.postponed
@@ -95,6 +92,39 @@ def run_pass(*, now: dt.datetime, hand_over: HandOver | None = None) -> PassResu
         if hand_over is not None:
             ready = fresh_ids + released.send_ids + hand_over_stale(now=now)
             transaction.on_commit(lambda: hand_over(ready))
-        PassLock.objects.filter(pk=lock.pk).update(last_started_at=now, last_finished_at=now)
+        PassLock.objects.filter(pk=lock.pk).update(
+            last_started_at=now,
+            last_finished_at=now,
+            wall_started_at=wall_started,
+            wall_finished_at=timezone.now(),
+            last_duration_ms=round((time.perf_counter() - timer) * 1000),
+            last_errors="\n".join(errors),
+        )
+    result.failed_campaigns = len(errors)
     logger.info("pass at %s: %s", now.isoformat(), result)
     return result
+
+
+def _run_campaign(*, campaign: Campaign, now: dt.datetime, result: PassResult) -> list[int]:
+    """One campaign's part of a pass, added to ``result``; returns the sends queued at once."""
+    exits = end_reactivated(campaign=campaign, now=now)
+    result.reactivated += exits.ended
+    result.sends_created += exits.sends_created
+    result.skipped += exits.skipped
+    if campaign.status != Campaign.Status.ACTIVE:
+        return []
+    exits = sunset_finished(campaign=campaign, now=now)
+    result.sunset += exits.ended
+    result.sends_created += exits.sends_created
+    result.skipped += exits.skipped
+    enrolled = enroll_segment_members(campaign=campaign, now=now)
+    result.enrolled += enrolled.enrolled
+    result.holdout += enrolled.holdout
+    created = create_due_sends(campaign=campaign, now=now)
+    queued: list[int] = []
+    for made in (enrolled.sends, created):
+        result.sends_created += made.created
+        result.skipped += made.skipped
+        result.postponed += made.postponed
+        queued += made.queued_ids
+    return queued

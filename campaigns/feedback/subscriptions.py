@@ -34,13 +34,14 @@ def unsubscribe_learner(*, learner_id: int, now: dt.datetime, send_id: int | Non
     if not Learner.objects.filter(pk=learner_id).exists():
         return False
     contactability.unsubscribe_learners(learner_ids=[learner_id], now=now)
+    # Enrollments before sends, as the pass does when a learner comes back (no deadlock).
+    Enrollment.objects.filter(learner_id=learner_id, status=Enrollment.Status.ACTIVE).update(
+        status=Enrollment.Status.EXITED, ended_at=now, exit_reason="unsubscribed", next_due_at=None
+    )
     if send_id is not None:
         Send.objects.filter(pk=send_id, learner_id=learner_id, unsubscribed_at__isnull=True).update(
             unsubscribed_at=now
         )
-    Enrollment.objects.filter(learner_id=learner_id, status=Enrollment.Status.ACTIVE).update(
-        status=Enrollment.Status.EXITED, ended_at=now, exit_reason="unsubscribed", next_due_at=None
-    )
     Send.objects.filter(learner_id=learner_id, status__in=Send.PENDING).update(
         status=Send.Status.SKIPPED, skip_reason="learner unsubscribed"
     )

@@ -196,8 +196,15 @@ class PassLock(models.Model):
     """A single row the evaluation pass locks, so only one pass runs at a time."""
 
     name = models.CharField(max_length=50, unique=True)
+    # The moment the last pass ran for (its "now", which tests and run_pass --now choose) …
     last_started_at = models.DateTimeField(null=True, blank=True)
     last_finished_at = models.DateTimeField(null=True, blank=True)
+    # … and when it really ran, by the wall clock, so a stuck or slow pass shows in the admin.
+    wall_started_at = models.DateTimeField(null=True, blank=True)
+    wall_finished_at = models.DateTimeField(null=True, blank=True)
+    last_duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    # Campaigns whose part of the last pass failed and was rolled back, with the error.
+    last_errors = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return self.name

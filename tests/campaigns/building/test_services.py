@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
 
 from campaigns.building import services
-from campaigns.models import Audience, Campaign, CtaTarget, Step, Variant
+from campaigns.engine.run import run_pass
+from campaigns.models import Audience, Campaign, CtaTarget, Enrollment, Send, Step, Variant
+from tests.campaigns.conftest import make_drip
 from tests.factories import (
     NOW,
     CampaignFactory,
@@ -157,3 +161,22 @@ def test_a_test_send_needs_an_address() -> None:
             step=step, variant=None, to="", learner=LearnerFactory.create(), now=NOW
         )
     assert mail.outbox == []
+
+
+def test_archiving_frees_the_learners_and_skips_what_was_pending(drip: Campaign) -> None:
+    learner = CourseProgressFactory.create(
+        learner=LearnerFactory.create(last_active_at=NOW - dt.timedelta(days=40))
+    ).learner
+    run_pass(now=NOW)
+    Send.objects.update(status=Send.Status.SCHEDULED)
+    services.archive_campaign(campaign=drip, now=NOW + dt.timedelta(days=1))
+    enrollment = Enrollment.objects.get(learner=learner)
+    assert (enrollment.status, enrollment.exit_reason) == ("exited", "campaign archived")
+    assert enrollment.ended_at == NOW + dt.timedelta(days=1)
+    assert set(Send.objects.values_list("status", "skip_reason")) == {
+        ("skipped", "campaign archived")
+    }
+    # The learner can now enter another campaign.
+    follow_up = make_drip(slug="follow-up")
+    run_pass(now=NOW + dt.timedelta(days=2))
+    assert Enrollment.objects.get(campaign=follow_up).learner == learner

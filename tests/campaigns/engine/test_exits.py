@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import pytest
 from django.core import mail
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
+from campaigns.engine.exits import end_reactivated
 from campaigns.engine.run import run_pass
+from campaigns.feedback import subscriptions
 from campaigns.models import Campaign, Enrollment, Send
 from learners.models import Learner
 from tests.campaigns.conftest import day, make_drip
@@ -50,3 +54,30 @@ def test_holdout_learners_get_no_welcome_back_and_no_handoff(db: None) -> None:
     assert Send.objects.filter(kind=Send.Kind.HANDOFF).count() == len(people) - len(
         holdout_learners
     )
+
+
+def _updated_tables(queries: list[dict[str, str]]) -> list[str]:
+    tables = []
+    for query in queries:
+        sql = query["sql"].lstrip().upper()
+        for table in ("CAMPAIGNS_ENROLLMENT", "CAMPAIGNS_SEND"):
+            if sql.startswith(f'UPDATE "{table}"') or sql.startswith(f"UPDATE {table}"):
+                tables.append(table.lower())
+    return tables
+
+
+def test_a_return_and_an_unsubscribe_lock_enrollments_before_sends(drip: Campaign) -> None:
+    returns, leaves = learners(2)
+    run(0)
+    Learner.objects.filter(pk=returns.pk).update(last_active_at=day(1))
+    with CaptureQueriesContext(connection) as reactivation:
+        end_reactivated(campaign=drip, now=day(2))
+    with CaptureQueriesContext(connection) as unsubscribe:
+        subscriptions.unsubscribe_learner(
+            learner_id=leaves.pk, now=day(2), send_id=Send.objects.get(learner=leaves).pk
+        )
+    # The same order in both, so two transactions wait for each other instead of deadlocking.
+    for captured in (reactivation, unsubscribe):
+        tables = _updated_tables(captured.captured_queries)
+        assert tables[0] == "campaigns_enrollment", tables
+        assert "campaigns_send" in tables

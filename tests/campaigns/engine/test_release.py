@@ -82,3 +82,18 @@ def test_a_queued_send_whose_task_was_lost_is_handed_over_again(drip: Campaign) 
     assert hand_over_stale(now=day(0, hour=9) + dt.timedelta(minutes=5)) == []
     later = day(0, hour=10)
     assert hand_over_stale(now=later) == [Send.objects.get().pk]
+
+
+def test_a_backlog_of_lost_sends_is_handed_over_a_bounded_slice_per_pass(
+    drip: Campaign, settings: object
+) -> None:
+    settings.REHAND_MAX_PER_PASS = 2  # type: ignore[attr-defined]
+    learners(5)
+    run_pass(now=day(0), hand_over=lambda ids: None)  # the tasks are lost
+    later = day(0, hour=10)
+    first = hand_over_stale(now=later)
+    second = hand_over_stale(now=later)
+    third = hand_over_stale(now=later)
+    assert (len(first), len(second), len(third)) == (2, 2, 1)
+    assert sorted(first + second + third) == sorted(Send.objects.values_list("pk", flat=True))
+    assert hand_over_stale(now=later) == []

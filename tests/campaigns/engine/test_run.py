@@ -9,6 +9,7 @@ import pytest
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from campaigns.delivery.deliver import deliver_queued
 from campaigns.delivery.record import reconcile_stale
@@ -17,7 +18,7 @@ from campaigns.engine.exits import end_reactivated, sunset_finished
 from campaigns.engine.release import release_due_sends
 from campaigns.engine.run import run_pass
 from campaigns.engine.sends import create_due_sends
-from campaigns.models import Campaign, Enrollment, Send, Step
+from campaigns.models import Campaign, Enrollment, PassLock, Send, Step
 from campaigns.tasks import enqueue_delivery
 from learners.models import Learner
 from tests.campaigns.conftest import day, make_drip
@@ -159,3 +160,61 @@ def test_deleting_a_learner_removes_their_enrollments_and_sends(drip: Campaign) 
     assert Send.objects.filter(learner_id=leaving.pk).count() == 0
     assert Enrollment.objects.filter(learner_id=leaving.pk).count() == 0
     assert Send.objects.filter(learner=staying).count() == 1
+
+
+def test_one_campaigns_error_does_not_undo_the_others(drip: Campaign) -> None:
+    other = make_drip(priority=200)
+    learners(2)
+    real = enroll_segment_members
+
+    def fails_for_the_first(*, campaign: Campaign, now: object) -> object:
+        if campaign.pk == drip.pk:
+            real(campaign=campaign, now=now)  # type: ignore[arg-type]
+            raise RuntimeError("segment rule broke")
+        return real(campaign=campaign, now=now)  # type: ignore[arg-type]
+
+    with mock.patch("campaigns.engine.run.enroll_segment_members", fails_for_the_first):
+        result = run_pass(now=day(0))
+    assert result.failed_campaigns == 1
+    # The failing campaign's enrollments were rolled back; the other took the learners.
+    assert not Enrollment.objects.filter(campaign=drip).exists()
+    assert Enrollment.objects.filter(campaign=other).count() == 2
+    lock = PassLock.objects.get()
+    assert lock.last_errors.startswith(f"{drip.slug}: RuntimeError: segment rule broke")
+
+
+def test_the_pass_lock_records_when_the_pass_really_ran_and_how_long(drip: Campaign) -> None:
+    learners(3)
+    before = timezone.now()
+    run_pass(now=day(5))
+    lock = PassLock.objects.get()
+    assert lock.last_started_at == day(5)
+    assert lock.wall_started_at is not None and lock.wall_finished_at is not None
+    assert before <= lock.wall_started_at <= lock.wall_finished_at <= timezone.now()
+    assert lock.last_duration_ms is not None and lock.last_duration_ms >= 0
+    assert lock.last_errors == ""
+
+
+def test_the_pass_runs_on_a_queue_of_its_own() -> None:
+    from reengagement.celery import app
+
+    route = app.amqp.router.route({}, "campaigns.tasks.run_pass")
+    assert route["queue"].name == "pass"
+    assert app.amqp.router.route({}, "campaigns.tasks.deliver_sends")["queue"].name == "celery"
+
+
+def test_a_learner_who_returns_while_the_campaign_is_paused_is_ended_as_reactivated(
+    drip: Campaign,
+) -> None:
+    learner, stays = learners(2)
+    run(0)
+    Campaign.objects.filter(pk=drip.pk).update(status=Campaign.Status.PAUSED)
+    Learner.objects.filter(pk=learner.pk).update(last_active_at=day(2))
+    mail.outbox.clear()
+    result = run(3)
+    assert result.reactivated == 1
+    ended = Enrollment.objects.get(learner=learner)
+    assert (ended.status, ended.reactivated_at) == ("reactivated", day(2))
+    # Paused: no step goes out and no milestone email is sent; the other learner waits.
+    assert mail.outbox == []
+    assert Enrollment.objects.get(learner=stays).status == "active"
