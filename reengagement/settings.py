@@ -209,6 +209,9 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 # How many send ids one delivery task carries: one task per send costs more than the send.
 DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 200)
+# Delivery records outcomes every this many emails: a worker killed mid-batch leaves at most
+# this many "unconfirmed" (maybe sent); the rest of its batch stays queued for another worker.
+DELIVERY_RECORD_EVERY = env_int("DELIVERY_RECORD_EVERY", 25)
 # At most this many lost or retried queued sends are handed to delivery again per pass.
 REHAND_MAX_PER_PASS = env_int("REHAND_MAX_PER_PASS", 20_000)
 # The pass has a queue of its own, so it never waits behind a backlog of delivery tasks; a

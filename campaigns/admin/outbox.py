@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
+from campaigns.delivery.record import mark_unconfirmed_sent, release_unconfirmed
 from campaigns.models import Enrollment, PassLock, Send
 from campaigns.models import SurveyResponse as SurveyResponseModel
 
@@ -57,6 +60,37 @@ class SendAdmin(ReadOnlyAdmin):
     list_filter = ["status", "kind", "audience", "campaign"]
     list_select_related = ["campaign", "step", "variant", "variant__step"]
     search_fields = ["to_email", "learner__email", "message_id"]
+    actions = ["mark_sent", "release_for_resend"]
+
+    def has_resolve_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("campaigns.launch_campaign")
+
+    @admin.action(
+        description="Unconfirmed: the ESP has them (looked up by Message-ID) — mark sent",
+        permissions=["resolve"],
+    )
+    def mark_sent(self, request: HttpRequest, queryset: QuerySet[Send]) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        count = mark_unconfirmed_sent(send_ids=ids, now=timezone.now())
+        self._report(request, count, len(ids), "marked sent")
+
+    @admin.action(
+        description="Unconfirmed: the ESP never received them — release for resend",
+        permissions=["resolve"],
+    )
+    def release_for_resend(self, request: HttpRequest, queryset: QuerySet[Send]) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        count = release_unconfirmed(send_ids=ids, now=timezone.now())
+        self._report(request, count, len(ids), "released for resend")
+
+    def _report(self, request: HttpRequest, count: int, selected: int, done: str) -> None:
+        self.message_user(request, f"{count} unconfirmed send(s) {done}.")
+        if count < selected:
+            self.message_user(
+                request,
+                f"{selected - count} selected send(s) were not unconfirmed and were left alone.",
+                messages.WARNING,
+            )
 
 
 @admin.register(PassLock)

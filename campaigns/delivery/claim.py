@@ -1,6 +1,6 @@
 """Claiming queued sends: lock them (``SKIP LOCKED``), re-check that the recipient may still
-be mailed, render, and mark them ``sending`` in a transaction that commits before the ESP is
-called."""
+be mailed and may be mailed now, render them, and mark them ``sending`` a few at a time, each
+time just before they are handed to the ESP."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from anymail.message import AnymailMessage
 from django.db import transaction
@@ -17,6 +17,7 @@ from django.db.models import Q, QuerySet
 from campaigns.content import emails
 from campaigns.delivery.outcomes import DeliveryResult, describe
 from campaigns.delivery.rows import update_rows
+from campaigns.engine import windows
 from campaigns.models import Audience, Campaign, Enrollment, Send, Step, Variant
 from learners.models import CourseProgress
 
@@ -106,8 +107,102 @@ class Claimed:
     message: AnymailMessage
 
 
+# Header values Django refuses to put in a message (it raises BadHeaderError at send time).
+_HEADER_BREAKS = ("\r", "\n")
+
+
+def _header_problem(message: AnymailMessage) -> str:
+    """Why ``message`` cannot be built ("" if it can): a header value with a line break."""
+    values = {
+        "Subject": message.subject,
+        "From": message.from_email,
+        "To": ", ".join(message.to),
+        "Reply-To": ", ".join(message.reply_to),
+        **{name: str(value) for name, value in message.extra_headers.items()},
+    }
+    for name, value in values.items():
+        if any(mark in value for mark in _HEADER_BREAKS):
+            return f"could not be built: the {name} header contains a line break"
+    return ""
+
+
+class _Windows:
+    """Whether a campaign may mail a time zone at ``now``, decided once per pair."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+        self.decisions: dict[tuple[int, str], windows.Decision] = {}
+
+    def decide(self, send: Send) -> windows.Decision:
+        key = (send.campaign_id, send.learner.time_zone)
+        if key not in self.decisions:
+            campaign = send.campaign
+            window = windows.window_for(
+                quiet_start=campaign.quiet_hours_start,
+                quiet_end=campaign.quiet_hours_end,
+                weekdays=campaign.weekday_list,
+            )
+            self.decisions[key] = windows.decide(
+                now=self.now, time_zone=send.learner.time_zone, window=window
+            )
+        return self.decisions[key]
+
+
+@dataclass
+class _Sorted:
+    """A claimed batch sorted by what must happen to each send."""
+
+    ready: list[Claimed] = field(default_factory=list)
+    skips: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    failures: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    waits: list[tuple[Send, windows.Decision]] = field(default_factory=list)
+
+
+def _sort(sends: list[Send], now: dt.datetime) -> _Sorted:
+    """Re-check each send, then render it: skip, fail, wait for its window, or ready."""
+    progress = _progress_for(sends)
+    allowed = _Windows(now)
+    out = _Sorted()
+    for send in sends:
+        reason = _skip_reason(send)
+        if reason:
+            out.skips[reason].append(send.pk)
+            continue
+        decision = allowed.decide(send)
+        if not decision.allowed:
+            # A retry after a back-off or a backlog delivered late: never at 02:00.
+            out.waits.append((send, decision))
+            continue
+        try:
+            rendered = emails.render_send(
+                send,
+                progress=progress.get((send.learner_id, send.enrollment.course_id or 0)),
+                now=now,
+            )
+            message = rendered.as_message()
+        except Exception as exc:  # a template that slipped past validation fails one send
+            logger.exception("send %s could not be rendered", send.pk)
+            out.failures[f"could not be rendered: {describe(exc)}"].append(send.pk)
+            continue
+        problem = _header_problem(message)
+        if problem:
+            out.failures[problem].append(send.pk)
+            continue
+        send.subject = rendered.subject[:300]
+        send.destination_url = rendered.destination_url[:2000]
+        send.message_id = rendered.headers.get("Message-ID", "")[:300]
+        out.ready.append(Claimed(send, message))
+    return out
+
+
 def claim(send_ids: Sequence[int], now: dt.datetime, result: DeliveryResult) -> list[Claimed]:
-    """Lock, re-check, render and mark ``sending``; commits before returning."""
+    """Lock the still-queued sends, re-check and render them; returns those ready to go.
+
+    Skipped, failed (cannot be built) and postponed (outside the recipient's window) sends
+    are written here. The ready ones stay ``queued``: :func:`mark_sending` takes them a few
+    at a time just before they are handed to the ESP, so that a worker that dies mid-batch
+    leaves the untried rest queued for the next worker, not "unconfirmed".
+    """
     with transaction.atomic():
         ids = list(
             claimable(now)
@@ -120,44 +215,35 @@ def claim(send_ids: Sequence[int], now: dt.datetime, result: DeliveryResult) -> 
             return []
         sends = _load(ids)
         result.claimed += len(sends)
-        skips: dict[str, list[int]] = defaultdict(list)
-        failures: dict[str, list[int]] = defaultdict(list)
-        progress = _progress_for(sends)
-        claimed: list[Claimed] = []
-        for send in sends:
-            reason = _skip_reason(send)
-            if reason:
-                skips[reason].append(send.pk)
-                continue
-            try:
-                rendered = emails.render_send(
-                    send,
-                    progress=progress.get((send.learner_id, send.enrollment.course_id or 0)),
-                    now=now,
-                )
-            except Exception as exc:  # a template that slipped past validation fails one send
-                logger.exception("send %s could not be rendered", send.pk)
-                failures[f"could not be rendered: {describe(exc)}"].append(send.pk)
-                continue
-            send.status = Send.Status.SENDING
-            send.claimed_at = now
-            send.attempts += 1
-            send.subject = rendered.subject[:300]
-            send.destination_url = rendered.destination_url[:2000]
-            send.message_id = rendered.headers.get("Message-ID", "")[:300]
-            claimed.append(Claimed(send, rendered.as_message()))
-        for reason, pks in skips.items():
+        sorted_ = _sort(sends, now)
+        for reason, pks in sorted_.skips.items():
             result.skipped += Send.objects.filter(pk__in=pks).update(
                 status=Send.Status.SKIPPED, skip_reason=reason
             )
-        for reason, pks in failures.items():
+        for reason, pks in sorted_.failures.items():
             result.failed += Send.objects.filter(pk__in=pks).update(
                 status=Send.Status.FAILED, last_error=reason
             )
-        if claimed:
-            update_rows(
-                [c.send for c in claimed],
-                ["status", "claimed_at", "attempts", "subject", "destination_url", "message_id"],
-                only_if_status=(Send.Status.QUEUED,),
+        for send, decision in sorted_.waits:
+            result.postponed += Send.objects.filter(pk=send.pk, status=Send.Status.QUEUED).update(
+                status=Send.Status.SCHEDULED,
+                due_at=decision.next_allowed,
+                postponed_reason=decision.reason,
+                enqueued_at=None,
             )
-    return claimed
+    return sorted_.ready
+
+
+def mark_sending(claimed: Sequence[Claimed], now: dt.datetime) -> list[Claimed]:
+    """Mark these sends ``sending`` (compare-and-set on ``queued``) and return only those this
+    worker now owns: a row another worker took meanwhile is not sent twice."""
+    for item in claimed:
+        item.send.status = Send.Status.SENDING
+        item.send.claimed_at = now
+        item.send.attempts += 1
+    owned = update_rows(
+        [item.send for item in claimed],
+        ["status", "claimed_at", "attempts", "subject", "destination_url", "message_id"],
+        only_if_status=(Send.Status.QUEUED,),
+    )
+    return [item for item in claimed if item.send.pk in owned]

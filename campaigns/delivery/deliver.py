@@ -1,19 +1,22 @@
 """Delivery: claim queued sends, render them, hand them to the ESP, record what happened.
 
-A batch moves through three short steps:
+A batch moves through short steps:
 
-1. **Claim** (one transaction): lock the still-queued rows with ``SKIP LOCKED`` so that two
-   workers never take the same send, skip those whose recipient can no longer be mailed or who
-   came back, render the rest, and mark them ``sending`` with their subject, destination and
-   Message-ID. The transaction commits *before* the ESP is called.
-2. **Send**: one backend connection for the batch, one message per recipient.
-3. **Record** (one transaction): ``sent`` with the ESP's message id, ``queued`` again with a
-   back-off for a temporary refusal, ``failed`` for a permanent one, ``unconfirmed`` when the
-   ESP may or may not have taken it.
+1. **Claim** (one transaction): lock the still-queued rows with ``SKIP LOCKED``, skip those
+   whose recipient can no longer be mailed or who came back, put back those outside the
+   recipient's window (quiet hours, sending days), fail those that cannot be built, and
+   render the rest. The transaction commits *before* the ESP is called.
+2. Then, a few messages at a time (``DELIVERY_RECORD_EVERY``) over one backend connection:
+   **mark** them ``sending`` (compare-and-set on ``queued``: only rows this worker owns go
+   out), **send** them, and **record** ``sent`` with the ESP's message id, ``queued`` again
+   with a back-off for a temporary refusal, ``failed`` for a permanent one, ``unconfirmed``
+   when the ESP may or may not have taken it.
 
-A worker that dies between steps 2 and 3 leaves rows ``sending``; :func:`reconcile_stale`
-turns them ``unconfirmed``. They are never sent again automatically: a duplicate email costs
-more trust than a missing one, and an ESP event can still confirm them (:func:`confirm_sent`).
+A worker that dies mid-call leaves at most one slice ``sending``; :func:`reconcile_stale`
+turns them ``unconfirmed`` and the rest of its batch is still queued for the next worker.
+Unconfirmed sends are never sent again automatically (a duplicate email costs more trust than
+a missing one): an ESP event confirms them (:func:`confirm_sent`), or an operator resolves
+them (``manage.py resolve_unconfirmed``, or the admin's actions on sends).
 """
 
 from __future__ import annotations
@@ -25,17 +28,18 @@ from collections.abc import Sequence
 from django.conf import settings
 from django.core.mail import get_connection
 
-from campaigns.delivery.claim import claim, claimable
-from campaigns.delivery.outcomes import DeliveryResult, Outcome, describe
-from campaigns.delivery.record import record
-from campaigns.delivery.transmit import transmit
+from campaigns.delivery.claim import claim, claimable, mark_sending
+from campaigns.delivery.outcomes import DeliveryResult, describe
+from campaigns.delivery.record import put_back, record
+from campaigns.delivery.transmit import NOT_ATTEMPTED, ErrorStreak, transmit
 
 logger = logging.getLogger(__name__)
 
 
 def deliver(*, send_ids: Sequence[int], now: dt.datetime) -> DeliveryResult:
-    """Deliver those of ``send_ids`` that are still queued: claim, render, send over one
-    backend connection, record. Rows another worker holds are left to it."""
+    """Deliver those of ``send_ids`` that are still queued: claim and render them, then, over
+    one backend connection, mark a few ``sending``, send them and record what happened, and
+    again until the batch is done. Rows another worker holds are left to it."""
     result = DeliveryResult()
     claimed = claim(send_ids, now, result)
     if not claimed:
@@ -46,13 +50,21 @@ def deliver(*, send_ids: Sequence[int], now: dt.datetime) -> DeliveryResult:
     except Exception as exc:
         # Nothing reached the ESP: every message of the batch may be tried again later.
         logger.warning("email backend unavailable: %s", describe(exc))
-        record([(c, Outcome.TRANSIENT, describe(exc)) for c in claimed], now, result)
+        put_back(claimed, now=now, reason=describe(exc), result=result)
         return result
+    # Outcomes are recorded every few messages, so a worker killed mid-batch leaves at most
+    # that many "unconfirmed" (maybe sent); everything after them is still queued.
+    step = max(int(settings.DELIVERY_RECORD_EVERY), 1)
+    streak = ErrorStreak()
     try:
-        outcomes = transmit(claimed, connection)
+        for start in range(0, len(claimed), step):
+            if streak.gave_up:
+                put_back(claimed[start:], now=now, reason=NOT_ATTEMPTED, result=result)
+                break
+            owned = mark_sending(claimed[start : start + step], now)
+            record(transmit(owned, connection, streak), now, result)
     finally:
         connection.close()
-    record(outcomes, now, result)
     return result
 
 

@@ -14,6 +14,7 @@ from anymail.exceptions import (
     AnymailInvalidAddress,
     AnymailRecipientsRefused,
 )
+from django.core.mail import BadHeaderError
 
 # After this many attempts a temporarily refused send is failed for good.
 MAX_ATTEMPTS = 8
@@ -29,6 +30,8 @@ class Outcome(Enum):
     PERMANENT = "permanent"
     # The call broke off mid-way: the ESP may have accepted it. Never resent blindly.
     UNKNOWN = "unknown"
+    # The message could not be built (a header Django refuses): no ESP was called.
+    UNBUILDABLE = "unbuildable"
 
 
 @dataclass
@@ -41,6 +44,8 @@ class DeliveryResult:
     failed: int = 0
     retried: int = 0
     unconfirmed: int = 0
+    # Outside the recipient's quiet hours or sending days at delivery time: rescheduled.
+    postponed: int = 0
 
     def add(self, other: DeliveryResult) -> None:
         for name in self.__dataclass_fields__:
@@ -54,6 +59,9 @@ def backoff(attempts: int) -> dt.timedelta:
 
 def classify(exc: BaseException) -> Outcome:
     """Whether an error from the email backend means "retry", "give up" or "maybe sent"."""
+    if isinstance(exc, BadHeaderError):
+        # Raised while the backend builds the message, before anything is sent.
+        return Outcome.UNBUILDABLE
     if isinstance(exc, AnymailRecipientsRefused | AnymailInvalidAddress):
         return Outcome.PERMANENT
     if isinstance(exc, AnymailAPIError):

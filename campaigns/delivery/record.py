@@ -7,6 +7,8 @@ import datetime as dt
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
 
 from campaigns.delivery.claim import Claimed
 from campaigns.delivery.outcomes import (
@@ -53,14 +55,35 @@ def record(
     # unconfirmed may still become sent, since the ESP did take it.
     mine = (Send.Status.SENDING, Send.Status.UNCONFIRMED)
     with transaction.atomic():
-        result.sent += update_rows(
-            sent, ["status", "sent_at", "esp_message_id", "last_error"], only_if_status=mine
+        result.sent += len(
+            update_rows(
+                sent, ["status", "sent_at", "esp_message_id", "last_error"], only_if_status=mine
+            )
         )
-        result.retried += update_rows(
-            retry, ["status", "due_at", "enqueued_at", "last_error"], only_if_status=mine
+        result.retried += len(
+            update_rows(
+                retry,
+                ["status", "due_at", "enqueued_at", "attempts", "last_error"],
+                only_if_status=mine,
+            )
         )
-        result.failed += update_rows(give_up, ["status", "last_error"], only_if_status=mine)
-        result.unconfirmed += update_rows(unknown, ["status", "last_error"], only_if_status=mine)
+        result.failed += len(update_rows(give_up, ["status", "last_error"], only_if_status=mine))
+        result.unconfirmed += len(
+            update_rows(unknown, ["status", "last_error"], only_if_status=mine)
+        )
+
+
+def put_back(
+    claimed: Sequence[Claimed], *, now: dt.datetime, reason: str, result: DeliveryResult
+) -> None:
+    """Return sends that were claimed but never marked ``sending`` (so never handed to the
+    ESP) to the queue after a short back-off, because the ESP cannot be reached now."""
+    for item in claimed:
+        send = item.send
+        send.due_at, send.enqueued_at, send.last_error = now + backoff(1), None, reason
+    queued = (Send.Status.QUEUED,)
+    fields = ["due_at", "enqueued_at", "last_error"]
+    result.retried += len(update_rows([c.send for c in claimed], fields, only_if_status=queued))
 
 
 def reconcile_stale(*, now: dt.datetime, older_than: dt.timedelta = STALE_SENDING_AFTER) -> int:
@@ -82,3 +105,24 @@ def confirm_sent(*, send_ids: Sequence[int], now: dt.datetime, esp_message_id: s
     return Send.objects.filter(
         pk__in=list(send_ids), status__in=[Send.Status.SENDING, Send.Status.UNCONFIRMED]
     ).update(**updates)
+
+
+def mark_unconfirmed_sent(*, send_ids: Sequence[int], now: dt.datetime) -> int:
+    """An operator found these unconfirmed messages in the ESP's log (by their Message-ID):
+    they went out when they were handed over, so they count as sent from then."""
+    return Send.objects.filter(pk__in=list(send_ids), status=Send.Status.UNCONFIRMED).update(
+        status=Send.Status.SENT,
+        sent_at=Coalesce(F("claimed_at"), Value(now)),
+        last_error="confirmed sent by an operator",
+    )
+
+
+def release_unconfirmed(*, send_ids: Sequence[int], now: dt.datetime) -> int:
+    """An operator checked the ESP and these unconfirmed messages never arrived: queue them
+    again. They keep their Message-ID, so a copy the ESP did take after all is recognisable."""
+    return Send.objects.filter(pk__in=list(send_ids), status=Send.Status.UNCONFIRMED).update(
+        status=Send.Status.QUEUED,
+        due_at=now,
+        enqueued_at=None,
+        last_error="released for resend by an operator",
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from django.core.mail.backends.base import BaseEmailBackend
 
@@ -15,6 +17,7 @@ logger = logging.getLogger(__name__)
 # Stop hammering an ESP that keeps failing: after this many errors in a row the rest of the
 # batch goes back to the queue untouched.
 MAX_ERRORS_IN_A_ROW = 3
+NOT_ATTEMPTED = "not attempted: the ESP kept failing"
 
 
 def esp_message_id(claimed: Claimed) -> str:
@@ -27,30 +30,45 @@ def esp_message_id(claimed: Claimed) -> str:
     return str(esp_id)[:300]
 
 
+@dataclass
+class ErrorStreak:
+    """Errors in a row across the sub-batches of one delivery call."""
+
+    count: int = 0
+
+    @property
+    def gave_up(self) -> bool:
+        return self.count >= MAX_ERRORS_IN_A_ROW
+
+
 def transmit(
-    claimed: list[Claimed], connection: BaseEmailBackend
+    claimed: Sequence[Claimed], connection: BaseEmailBackend, streak: ErrorStreak
 ) -> list[tuple[Claimed, Outcome, str]]:
-    """Send each message over the open connection; what happened to each."""
+    """Send each message over the open connection; what happened to each. Once ``streak``
+    gives up, the rest are not attempted (and say so)."""
     outcomes: list[tuple[Claimed, Outcome, str]] = []
-    errors_in_a_row = 0
     for index, item in enumerate(claimed):
-        if errors_in_a_row >= MAX_ERRORS_IN_A_ROW:
-            # Never handed to the ESP: safe to queue again.
-            note = "not attempted: the ESP kept failing"
-            outcomes += [(rest, Outcome.TRANSIENT, note) for rest in claimed[index:]]
+        if streak.gave_up:
+            # Never handed to the ESP: safe to queue again, and no attempt is counted.
+            for rest in claimed[index:]:
+                rest.send.attempts -= 1
+                outcomes.append((rest, Outcome.TRANSIENT, NOT_ATTEMPTED))
             break
         try:
             accepted = connection.send_messages([item.message])
         except Exception as exc:
             outcome = classify(exc)
             logger.warning("send %s: %s (%s)", item.send.pk, describe(exc), outcome.value)
-            outcomes.append((item, outcome, describe(exc)))
-            errors_in_a_row += outcome is not Outcome.PERMANENT
+            detail = describe(exc)
+            if outcome is Outcome.UNBUILDABLE:
+                detail = f"could not be built: {detail}"
+            outcomes.append((item, outcome, detail))
+            streak.count += outcome in (Outcome.TRANSIENT, Outcome.UNKNOWN)
             if outcome is Outcome.UNKNOWN:
                 # The connection may be half-broken; the backend reconnects on the next call.
                 connection.close()
             continue
-        errors_in_a_row = 0
+        streak.count = 0
         if accepted:
             outcomes.append((item, Outcome.SENT, esp_message_id(item)))
         else:

@@ -88,7 +88,9 @@ class Workers:
         self.tmp_path = tmp_path
         self.processes: list[subprocess.Popen[bytes]] = []
 
-    def start(self, *, batch_size: int = 200, concurrency: int = 2) -> subprocess.Popen[bytes]:
+    def start(
+        self, *, batch_size: int = 200, concurrency: int = 2, record_every: int = 25
+    ) -> subprocess.Popen[bytes]:
         db = connection.settings_dict
         env = {
             **os.environ,
@@ -99,6 +101,7 @@ class Workers:
             "EMAIL_PORT": str(self.sink.port),  # type: ignore[attr-defined]
             "EMAIL_TIMEOUT": "600",
             "DELIVERY_BATCH_SIZE": str(batch_size),
+            "DELIVERY_RECORD_EVERY": str(record_every),
             "PUBLIC_BASE_URL": settings.PUBLIC_BASE_URL,
             "VAR_DIR": str(self.tmp_path / f"worker{len(self.processes)}"),
         }

@@ -4,74 +4,31 @@ from __future__ import annotations
 
 import datetime as dt
 import smtplib
-from collections.abc import Iterator, Sequence
-from typing import Any, ClassVar
+from typing import Any
+from unittest import mock
 
 import pytest
 from anymail.exceptions import AnymailAPIError, AnymailRecipientsRefused
 from django.core import mail
-from django.core.mail import EmailMessage
-from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail import BadHeaderError
 from django.db import connection
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
+from campaigns.delivery.claim import claim, mark_sending
 from campaigns.delivery.deliver import deliver, deliver_queued
-from campaigns.delivery.outcomes import MAX_ATTEMPTS, backoff
+from campaigns.delivery.outcomes import MAX_ATTEMPTS, DeliveryResult, backoff
 from campaigns.delivery.record import confirm_sent, reconcile_stale
+from campaigns.delivery.transmit import MAX_ERRORS_IN_A_ROW, NOT_ATTEMPTED
 from campaigns.engine.release import hand_over_stale
 from campaigns.engine.run import run_pass
 from campaigns.models import Campaign, Send
 from learners.models import Learner
 from tests.campaigns.conftest import day
+from tests.campaigns.delivery.conftest import WorkerKilled, ids, queued
 from tests.factories import CourseProgressFactory, LearnerFactory
 
 pytestmark = pytest.mark.django_db
-
-
-class ScriptedBackend(BaseEmailBackend):
-    """Records what it is given; raises the error scripted for a recipient."""
-
-    opened: ClassVar[int] = 0
-    sent: ClassVar[list[EmailMessage]] = []
-    errors: ClassVar[dict[str, BaseException]] = {}
-    fail_open: ClassVar[BaseException | None] = None
-
-    def open(self) -> bool:
-        if ScriptedBackend.fail_open is not None:
-            raise ScriptedBackend.fail_open
-        ScriptedBackend.opened += 1
-        return True
-
-    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
-        for message in email_messages:
-            error = ScriptedBackend.errors.get(message.to[0])
-            if error is not None:
-                raise error
-            ScriptedBackend.sent.append(message)
-        return len(email_messages)
-
-
-@pytest.fixture
-def scripted() -> Iterator[type[ScriptedBackend]]:
-    ScriptedBackend.opened = 0
-    ScriptedBackend.sent = []
-    ScriptedBackend.errors = {}
-    ScriptedBackend.fail_open = None
-    with override_settings(EMAIL_BACKEND=f"{__name__}.ScriptedBackend"):
-        yield ScriptedBackend
-
-
-def queued(n: int) -> list[Learner]:
-    people = [
-        CourseProgressFactory.create(learner=LearnerFactory.create()).learner for _ in range(n)
-    ]
-    run_pass(now=day(0))
-    return people
-
-
-def ids() -> list[int]:
-    return list(Send.objects.order_by("pk").values_list("pk", flat=True))
 
 
 def test_it_sends_each_queued_send_once_and_records_it(drip: Campaign) -> None:
@@ -179,6 +136,10 @@ def test_it_stops_after_errors_in_a_row_and_leaves_the_rest_queued(
     result = deliver(send_ids=ids(), now=day(0))
     assert result.retried == 6
     assert len(scripted.sent) == 0
+    # Three calls to the ESP, then the other three go back to the queue untried.
+    assert scripted.calls == MAX_ERRORS_IN_A_ROW == 3
+    untried = Send.objects.filter(last_error=NOT_ATTEMPTED, status="queued")
+    assert list(untried.values_list("attempts", flat=True)) == [0, 0, 0]
 
 
 def test_it_rechecks_at_claim_time(drip: Campaign, scripted: Any) -> None:
@@ -222,3 +183,73 @@ def test_a_released_send_is_taken_whatever_the_workers_clock_says(
     # Released by a pass running "in the future" (an operator's --now), not yet tried.
     Send.objects.update(enqueued_at=None, due_at=day(5))
     assert deliver(send_ids=ids(), now=day(0)).sent == 2
+
+
+def test_a_worker_killed_mid_batch_leaves_one_slice_unconfirmed_and_the_rest_queued(
+    drip: Campaign, scripted: Any, settings: Any
+) -> None:
+    settings.DELIVERY_RECORD_EVERY = 3
+    queued(10)
+    scripted.killed_after = 7  # dies handing over the 8th message
+    with pytest.raises(WorkerKilled):
+        deliver(send_ids=ids(), now=day(0))
+    statuses = list(Send.objects.order_by("pk").values_list("status", flat=True))
+    # Two slices recorded sent, the third was in the ESP's hands (7 sent, 8 and 9 not tried
+    # yet but marked), the tenth never marked: it is still queued for the next worker.
+    assert statuses == ["sent"] * 6 + ["sending"] * 3 + ["queued"]
+    assert reconcile_stale(now=day(0, hour=10)) == 3
+    scripted.killed_after = None  # the next worker
+    assert deliver_queued(now=day(0, hour=10)).sent == 1
+    assert Send.objects.filter(status="unconfirmed").count() == 3
+
+
+def test_a_retry_that_falls_in_quiet_hours_waits_for_the_morning(
+    drip: Campaign, scripted: Any
+) -> None:
+    tokyo = LearnerFactory.create(time_zone="Asia/Tokyo")
+    CourseProgressFactory.create(learner=tokyo)
+    run_pass(now=day(0, hour=1))  # 10:00 in Tokyo: released
+    send = Send.objects.get()
+    # Back from a back-off at 17:00 UTC, which is 02:00 in Tokyo.
+    Send.objects.filter(pk=send.pk).update(attempts=1, enqueued_at=None, due_at=day(0, hour=16))
+    result = deliver(send_ids=[send.pk], now=day(0, hour=17))
+    assert (result.sent, result.postponed) == (0, 1)
+    assert scripted.sent == []
+    send.refresh_from_db()
+    assert send.status == "scheduled"
+    assert send.due_at == day(0, hour=23)  # 08:00 the next morning in Tokyo
+    assert send.postponed_reason
+
+
+def test_a_message_that_cannot_be_built_fails_with_its_reason(
+    drip: Campaign, scripted: Any
+) -> None:
+    queued(2)
+    Campaign.objects.filter(pk=drip.pk).update(from_name="Learning\r\nBcc: everyone@example.com")
+    result = deliver(send_ids=ids(), now=day(0))
+    assert (result.failed, result.unconfirmed, scripted.calls) == (2, 0, 0)
+    assert set(Send.objects.values_list("status", "last_error")) == {
+        ("failed", "could not be built: the From header contains a line break")
+    }
+
+
+def test_a_header_the_backend_refuses_is_failed_not_unconfirmed(drip: Campaign) -> None:
+    queued(1)
+    with mock.patch(
+        "django.core.mail.backends.locmem.EmailBackend.send_messages",
+        side_effect=BadHeaderError("Header values can't contain newlines"),
+    ):
+        result = deliver(send_ids=ids(), now=day(0))
+    assert (result.failed, result.unconfirmed) == (1, 0)
+    assert Send.objects.get().last_error.startswith("could not be built: BadHeaderError")
+
+
+def test_only_the_rows_a_worker_still_owns_are_sent(drip: Campaign, scripted: Any) -> None:
+    queued(3)
+    first, second, third = ids()
+    result = DeliveryResult()
+    ready = claim([first, second, third], day(0), result)
+    # Another worker took the second send between the claim and the hand-over.
+    Send.objects.filter(pk=second).update(status="sending")
+    owned = mark_sending(ready, day(0))
+    assert [item.send.pk for item in owned] == [first, third]
