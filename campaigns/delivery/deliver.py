@@ -27,6 +27,7 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.core.mail import get_connection
+from django.db import transaction
 
 from campaigns.delivery.claim import claim, claimable, mark_sending
 from campaigns.delivery.outcomes import DeliveryResult, describe
@@ -53,16 +54,23 @@ def deliver(*, send_ids: Sequence[int], now: dt.datetime) -> DeliveryResult:
         put_back(claimed, now=now, reason=describe(exc), result=result)
         return result
     # Outcomes are recorded every few messages, so a worker killed mid-batch leaves at most
-    # that many "unconfirmed" (maybe sent); everything after them is still queued.
+    # that many "unconfirmed" (maybe sent); everything after them is still queued. Recording
+    # one slice and marking the next share a commit: a commit per slice, not two.
     step = max(int(settings.DELIVERY_RECORD_EVERY), 1)
+    slices = [claimed[start : start + step] for start in range(0, len(claimed), step)]
     streak = ErrorStreak()
     try:
-        for start in range(0, len(claimed), step):
-            if streak.gave_up:
-                put_back(claimed[start:], now=now, reason=NOT_ATTEMPTED, result=result)
-                break
-            owned = mark_sending(claimed[start : start + step], now)
-            record(transmit(owned, connection, streak), now, result)
+        owned = mark_sending(slices[0], now)
+        for index, _ in enumerate(slices):
+            outcomes = transmit(owned, connection, streak)
+            following = slices[index + 1] if index + 1 < len(slices) else []
+            with transaction.atomic():
+                record(outcomes, now, result)
+                if streak.gave_up:
+                    rest = [item for later in slices[index + 1 :] for item in later]
+                    put_back(rest, now=now, reason=NOT_ATTEMPTED, result=result)
+                    break
+                owned = mark_sending(following, now) if following else []
     finally:
         connection.close()
     return result

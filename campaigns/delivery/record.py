@@ -54,7 +54,8 @@ def record(
     # Compare-and-set: only rows this batch still owns. A row that reconcile already called
     # unconfirmed may still become sent, since the ESP did take it.
     mine = (Send.Status.SENDING, Send.Status.UNCONFIRMED)
-    with transaction.atomic():
+    # No savepoint of its own: delivery records inside the transaction that marks the next slice.
+    with transaction.atomic(savepoint=False):
         result.sent += len(
             update_rows(
                 sent, ["status", "sent_at", "esp_message_id", "last_error"], only_if_status=mine
