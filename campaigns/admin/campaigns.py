@@ -100,7 +100,14 @@ class CampaignAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ),
         (
             "Goal, control group and sunset",
-            {"fields": ["goal_window_days", "holdout_percent", "sunset_after_days"]},
+            {
+                "fields": [
+                    "goal_window_days",
+                    "goal_activity_kinds",
+                    "holdout_percent",
+                    "sunset_after_days",
+                ]
+            },
         ),
         (
             "Welcome back",

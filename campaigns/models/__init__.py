@@ -1,4 +1,5 @@
-"""Models of the campaigns app, one module per stage: building, outbox, feedback.
+"""Models of the campaigns app, one module per stage: building, outbox, feedback,
+results.
 
 Everything is re-exported here, so ``campaigns.models.Send`` and the migrations' references
 (``campaigns.models.default_weekdays``) keep working.
@@ -16,6 +17,7 @@ from .building import (
 )
 from .feedback import SurveyResponse
 from .outbox import Enrollment, PassLock, Send
+from .results import WinnerApplied
 
 __all__ = [
     "Audience",
@@ -29,5 +31,6 @@ __all__ = [
     "Step",
     "SurveyResponse",
     "Variant",
+    "WinnerApplied",
     "default_weekdays",
 ]
