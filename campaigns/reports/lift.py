@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 from scipy import optimize, stats
 from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import confint_proportions_2indep, test_proportions_2indep
@@ -78,9 +79,11 @@ def newcombe(a: Arm, b: Arm, *, alpha: float = ALPHA) -> Interval:
     low, high = confint_proportions_2indep(
         a.successes, a.n, b.successes, b.n, method="newcomb", compare="diff", alpha=alpha
     )
-    test = test_proportions_2indep(
-        a.successes, a.n, b.successes, b.n, method="score", compare="diff"
-    )
+    # All-or-nothing arms divide zero by zero inside statsmodels; the p-value is then NaN.
+    with np.errstate(invalid="ignore", divide="ignore"):
+        test = test_proportions_2indep(
+            a.successes, a.n, b.successes, b.n, method="score", compare="diff"
+        )
     p_value = float(test.pvalue)
     if math.isnan(p_value):  # both arms all-or-nothing alike: no evidence either way
         p_value = 1.0
@@ -121,13 +124,14 @@ def confidence_sequence(
     probability about ``1 - alpha``, so looking every day does not inflate false positives.
 
     The p-value is the always-valid one: the smallest ``alpha`` whose sequence excludes zero
-    (``rho`` stays the one tuned at :data:`ALPHA`).
+    (``rho`` is always the one tuned at :data:`ALPHA`, so that a sequence at another level,
+    and this p-value, stay the same family of boundaries).
     """
     n = a.n + b.n
     pa, pb = a.successes / a.n, b.successes / b.n
     diff = pa - pb
     s2 = n * (pa * (1 - pa) / a.n + pb * (1 - pb) / b.n)
-    rho = _rho(alpha, tuning)
+    rho = _rho(ALPHA, tuning)
     half = _cs_halfwidth(s2, n, rho, alpha)
     return Interval(
         diff=diff,

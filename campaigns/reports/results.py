@@ -207,6 +207,11 @@ def campaign_results(*, campaign: Campaign, now: dt.datetime) -> CampaignResults
     return results
 
 
+MESSAGE_COUNTS = (
+    "messages", "sent", "delivered", "opened", "clicked", "bounced", "complained", "unsubscribed",
+)  # fmt: skip
+
+
 def _campaign_rows(
     treated: ArmCounts, holdout: ArmCounts, step_rows: list[funnel.FunnelRow]
 ) -> list[funnel.FunnelRow]:
@@ -224,12 +229,11 @@ def _campaign_rows(
             enrolled=arm.open, reactivated=arm.reactivated_open, completed=arm.completed_open
         )
         rows.append(row)
-    sends = funnel.Counts()
     for step_row in step_rows:
-        sends.add(step_row.total)
-    for name in ("messages", "sent", "delivered", "opened", "clicked", "bounced", "complained"):
-        setattr(rows[0].final, name, getattr(sends, name))
-    rows[0].final.unsubscribed = sends.unsubscribed
+        for part in ("final", "open"):
+            source, target = getattr(step_row, part), getattr(rows[0], part)
+            for name in MESSAGE_COUNTS:
+                setattr(target, name, getattr(target, name) + getattr(source, name))
     return rows
 
 
