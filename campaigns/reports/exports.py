@@ -169,7 +169,7 @@ def lift_table(results: CampaignResults) -> tablib.Dataset:
                     d["method"],
                     d["message"],
                     d["mde"],
-                ]  # fmt: skip
+                ]
             )
         )
     return data
@@ -222,7 +222,7 @@ def ab_table(results: CampaignResults) -> tablib.Dataset:
                             c["ci_low"],
                             c["ci_high"],
                             c["p_value"],
-                        ]  # fmt: skip
+                        ]
                     )
                 )
     return data

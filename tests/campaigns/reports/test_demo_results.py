@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+from typing import Any
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Exists, ExpressionWrapper, F, OuterRef
+from django.db.models import Exists, ExpressionWrapper, OuterRef
 from django.db.models.fields import DateTimeField
 from statsmodels.stats import proportion
 
@@ -67,7 +68,7 @@ def simulate_a_month() -> Campaign:
     return campaign
 
 
-def results_json(slug: str, now: dt.datetime) -> dict:
+def results_json(slug: str, now: dt.datetime) -> dict[str, Any]:
     out = io.StringIO()
     call_command("campaign_results", slug, "--json", "--now", now.isoformat(), stdout=out)
     return json.loads(out.getvalue())
