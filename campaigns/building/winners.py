@@ -31,9 +31,9 @@ def apply_winner(
     with transaction.atomic():
         step.variants.exclude(pk=variant.pk).update(weight=0)
         Variant.objects.filter(pk=variant.pk).update(weight=100)
-        Send.objects.filter(
-            step=step, kind=Send.Kind.STEP, status=Send.Status.SCHEDULED
-        ).exclude(variant=variant).update(variant=variant)
+        Send.objects.filter(step=step, kind=Send.Kind.STEP, status=Send.Status.SCHEDULED).exclude(
+            variant=variant
+        ).update(variant=variant)
         return WinnerApplied.objects.create(
             step=step,
             variant=variant,

@@ -17,11 +17,12 @@ from .building import (
 )
 from .feedback import SurveyResponse
 from .outbox import Enrollment, PassLock, Send
-from .results import WinnerApplied
+from .results import CampaignResult, WinnerApplied
 
 __all__ = [
     "Audience",
     "Campaign",
+    "CampaignResult",
     "CtaTarget",
     "Enrollment",
     "Incentive",

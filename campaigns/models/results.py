@@ -5,7 +5,20 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from .building import Step, Variant
+from .building import Campaign, Step, Variant
+
+
+class CampaignResult(Campaign):
+    """A campaign seen through its results: the admin's results pages hang off this proxy.
+
+    No permissions of its own: the results are guarded by ``campaigns.view_results``.
+    """
+
+    class Meta:
+        proxy = True
+        default_permissions = ()
+        verbose_name = "campaign result"
+        verbose_name_plural = "campaign results"
 
 
 class WinnerApplied(models.Model):
