@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+from typing import Any
 
 from campaigns.models import Campaign, Enrollment, Send, Step, Variant
 from learners.models import ActivityEvent, Learner
@@ -44,7 +45,7 @@ def send(
     variant: Variant | None = None,
     at: dt.datetime = NOW,
     audience: str = "learner",
-    **stamps: dt.datetime,
+    **stamps: Any,
 ) -> Send:
     return Send.objects.create(
         enrollment=enrollment,
