@@ -4,6 +4,7 @@ exports, and "Apply the winner"."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 import tablib
@@ -42,7 +43,7 @@ def running() -> tuple[Campaign, Step, Variant, Variant]:
         if not held:
             variant = a if i % 2 else b
             clicked = (i % 10 == 1) if variant == a else (i % 4 == 0)
-            stamps = {"sent_at": start}
+            stamps: dict[str, Any] = {"sent_at": start}
             if clicked:
                 stamps["clicked_at"] = start + dt.timedelta(hours=3)
             send(e, step, variant=variant, at=start, **stamps)
