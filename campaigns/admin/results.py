@@ -95,7 +95,12 @@ class CampaignResultAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return campaign_results(campaign=campaign, now=timezone.now())
 
     def _context(self, request: HttpRequest, **extra: Any) -> dict[str, Any]:
-        return {**self.admin_site.each_context(request), "opts": self.opts, **extra}
+        return {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "media": self.media,
+            **extra,
+        }
 
     def change_redirect(self, request: HttpRequest, object_id: str) -> HttpResponse:
         if not object_id.isdigit():

@@ -6,6 +6,7 @@ a screen reader gets the same figures. Values are percentages (or percentage poi
 
 from __future__ import annotations
 
+import math
 import re
 
 from django.utils.safestring import SafeString, mark_safe
@@ -81,7 +82,12 @@ def daily_chart(points: list[DayPoint]) -> SafeString:
 def lift_chart(result: Lift) -> SafeString:
     """The difference in percentage points with its interval (a bar with an error bar)."""
     iv = result.interval
-    chart = HorizontalBar(**{**COMMON, "height": 180}, title="Treated minus holdout (points)")
+    low, high = (iv.low, iv.high) if iv is not None else (-0.05, 0.05)
+    # Zero and the whole interval in view, so the error bar shows where zero falls.
+    span = (math.floor(min(low, 0) * 100) - 2, math.ceil(max(high, 0) * 100) + 2)
+    chart = HorizontalBar(
+        **{**COMMON, "height": 180}, title="Treated minus holdout (points)", range=span
+    )
     if iv is not None:
         chart.add(
             "Difference",
