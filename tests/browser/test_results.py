@@ -30,7 +30,7 @@ def test_a_viewer_reads_the_results_page_with_its_charts(page: Page, live_server
     for i in range(400):
         held = i % 10 < 3
         e = enroll(c, holdout=held, at=start + dt.timedelta(hours=i * 0.72))
-        if not held and i % 2 == 0 or held and i % 10 == 0:
+        if (not held and i % 2 == 0) or (held and i % 10 == 0):
             activity(e.learner_id, start + dt.timedelta(days=i % 9 + 1))
         if not held:
             stamps = {"sent_at": start} if i % 4 else {"sent_at": start, "clicked_at": start}

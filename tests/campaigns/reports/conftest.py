@@ -44,7 +44,6 @@ def send(
     *,
     variant: Variant | None = None,
     at: dt.datetime = NOW,
-    audience: str = "learner",
     **stamps: Any,
 ) -> Send:
     return Send.objects.create(
@@ -52,7 +51,7 @@ def send(
         campaign=enrollment.campaign,
         step=step,
         variant=variant,
-        audience=audience,
+        audience="learner",
         learner=enrollment.learner,
         status=Send.Status.SENT if "sent_at" in stamps else Send.Status.SCHEDULED,
         due_at=at,
