@@ -76,7 +76,9 @@ def compare_with_first(arms: list[Arm], *, alpha: float = ALPHA) -> list[Compari
     intervals = {i: newcombe(arms[i], first, alpha=level) for i in possible}
     # The p-values come from the uncorrected tests; Holm adjusts them.
     raw = [newcombe(arms[i], first, alpha=alpha).p_value for i in possible]
-    _, adjusted, _, _ = multipletests(raw, alpha=alpha, method="holm")
+    # Holm of one p-value is that p-value. Skipping the call then matters: statsmodels'
+    # Holm runs gc.collect(), a quarter of a second in a web process full of objects.
+    adjusted = raw if len(raw) == 1 else multipletests(raw, alpha=alpha, method="holm")[1]
     for i, p in zip(possible, adjusted, strict=True):
         out[i - 1] = Comparison(interval=intervals[i], p_holm=float(p))
     return out

@@ -14,8 +14,8 @@ else.
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from campaigns.models import Audience, Campaign, Send, Step
 from campaigns.reports import outcomes
@@ -85,27 +85,25 @@ class FunnelRow:
         return both
 
 
-def send_rows(*, campaign: Campaign, now: dt.datetime) -> list[tuple[object, ...]]:
-    """(step_id, variant_id, audience, window_open, messages, *SEND_CONDITIONS counts,
-    reactivated_after) for every step message of the campaign, in one grouped query."""
+def send_select(*, campaign: Campaign) -> tuple[str, list[Any]]:
+    """SQL over the outcome relation ``o``: ('send', step_id, variant_id, window_open, NULL,
+    audience, messages, *SEND_CONDITIONS counts, reactivated_after) of every step message,
+    grouped (the NULL lines it up with the arm rows it is read with)."""
     d = outcomes.dialect()
-    sums = ", ".join(
-        f"SUM(CASE WHEN {condition} THEN 1 ELSE 0 END)" for _, condition in SEND_CONDITIONS
-    )
+    counts = ", ".join(f"COUNT(*) FILTER (WHERE {condition})" for _, condition in SEND_CONDITIONS)
     after = d.later("o.last_at", "s.created_at")
     select = f"""
-        SELECT s.step_id, s.variant_id, s.audience, o.window_open, COUNT(*), {sums},
-               SUM(CASE WHEN o.last_at IS NOT NULL AND {after} THEN 1 ELSE 0 END)
+        SELECT 'send', s.step_id, s.variant_id, o.window_open, NULL, s.audience, COUNT(*), {counts},
+               COUNT(*) FILTER (WHERE o.last_at IS NOT NULL AND {after})
         FROM campaigns_send s JOIN o ON o.id = s.enrollment_id
         WHERE s.campaign_id = %s AND s.kind = %s
         GROUP BY s.step_id, s.variant_id, s.audience, o.window_open
     """  # noqa: S608 (fixed SQL fragments only; values are parameters)
-    sql, params = outcomes.with_outcomes(campaign=campaign, now=now, select=select)
-    return outcomes.fetch(sql, [*params, campaign.pk, Send.Kind.STEP])
+    return select, [campaign.pk, Send.Kind.STEP]
 
 
 def _counts(row: tuple[object, ...]) -> Counts:
-    values = [int(str(v or 0)) for v in row[4:]]
+    values = [int(str(v or 0)) for v in row[4 : 6 + len(SEND_CONDITIONS)]]
     counts = Counts(messages=values[0], reactivated_after=values[-1])
     for (name, _), value in zip(SEND_CONDITIONS, values[1:-1], strict=True):
         setattr(counts, name, value)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from campaigns.models import Campaign, Step
 from campaigns.reports import ab, funnel, lift, outcomes
@@ -79,16 +80,39 @@ class CampaignResults:
         return self.treated.open + self.holdout.open > 0
 
 
-def arm_rows(*, campaign: Campaign, now: dt.datetime) -> list[tuple[object, ...]]:
-    """(is_holdout, window_open, observed_days, react_day, completed, sunset, learners)."""
-    select = """
-        SELECT o.is_holdout, o.window_open, o.observed_days, o.react_day,
-               CASE WHEN o.done_at IS NULL THEN 0 ELSE 1 END,
-               CASE WHEN o.status = 'sunset' THEN 1 ELSE 0 END, COUNT(*)
-        FROM o GROUP BY 1, 2, 3, 4, 5, 6
-    """
-    sql, params = outcomes.with_outcomes(campaign=campaign, now=now, select=select)
-    return outcomes.fetch(sql, params)
+ARM_SELECT = """
+    SELECT 'arm', CASE WHEN o.is_holdout THEN 1 ELSE 0 END, o.window_open, o.observed_days,
+           o.react_day, NULL, COUNT(*), CASE WHEN o.done_at IS NULL THEN 0 ELSE 1 END,
+           CASE WHEN o.status = 'sunset' THEN 1 ELSE 0 END{padding}
+    FROM o
+    GROUP BY CASE WHEN o.is_holdout THEN 1 ELSE 0 END, o.window_open, o.observed_days,
+             o.react_day, CASE WHEN o.done_at IS NULL THEN 0 ELSE 1 END,
+             CASE WHEN o.status = 'sunset' THEN 1 ELSE 0 END
+"""
+# The funnel's rows are (part, step, variant, window_open, NULL, audience, messages, 11 counts).
+SEND_COUNTS = len(funnel.SEND_CONDITIONS) + 1
+
+
+def report_rows(
+    *, campaign: Campaign, now: dt.datetime, with_sends: bool = True
+) -> tuple[list[tuple[object, ...]], list[tuple[object, ...]]]:
+    """The arm rows ``(is_holdout, window_open, observed_days, react_day, completed, sunset,
+    learners)`` and the funnel's send rows (see :func:`funnel.send_select`), in one statement
+    over one materialized outcome relation."""
+    select = ARM_SELECT.format(padding=", NULL" * (SEND_COUNTS - 2))
+    params: list[Any] = []
+    if with_sends:
+        sends, params = funnel.send_select(campaign=campaign)
+        select = f"{select} UNION ALL {sends}"
+    sql, outcome_params = outcomes.with_outcomes(campaign=campaign, now=now, select=select)
+    arms: list[tuple[object, ...]] = []
+    send_rows: list[tuple[object, ...]] = []
+    for row in outcomes.fetch(sql, [*outcome_params, *params]):
+        if row[0] == "arm":
+            arms.append((row[1], row[2], row[3], row[4], row[7], row[8], row[6]))
+        else:
+            send_rows.append((row[1], row[2], row[5], row[3], *row[6:]))
+    return arms, send_rows
 
 
 def _arms(rows: list[tuple[object, ...]]) -> tuple[ArmCounts, ArmCounts]:
@@ -170,7 +194,7 @@ def compare_arms(*, outcome: str, treated: lift.Arm, holdout: lift.Arm, provisio
 
 def campaign_results(*, campaign: Campaign, now: dt.datetime) -> CampaignResults:
     """Everything the results page shows for ``campaign`` as known at ``now``."""
-    rows = arm_rows(campaign=campaign, now=now)
+    rows, send_rows = report_rows(campaign=campaign, now=now)
     treated, holdout = _arms(rows)
     provisional = treated.open + holdout.open > 0
     results = CampaignResults(
@@ -197,7 +221,6 @@ def campaign_results(*, campaign: Campaign, now: dt.datetime) -> CampaignResults
         ),
         daily=_daily(rows, campaign.goal_window_days),
     )
-    send_rows = funnel.send_rows(campaign=campaign, now=now)
     results.step_rows, results.variant_rows = funnel.step_funnel(campaign=campaign, rows=send_rows)
     results.campaign_rows = _campaign_rows(treated, holdout, results.step_rows)
     steps = list(
@@ -253,7 +276,7 @@ def programme_overview(*, now: dt.datetime) -> list[OverviewLine]:
     for campaign in Campaign.objects.exclude(status=Campaign.Status.DRAFT).order_by(
         "priority", "name"
     ):
-        treated, holdout = _arms(arm_rows(campaign=campaign, now=now))
+        treated, holdout = _arms(report_rows(campaign=campaign, now=now, with_sends=False)[0])
         provisional = treated.open + holdout.open > 0
         lines.append(
             OverviewLine(
