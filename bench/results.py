@@ -24,7 +24,9 @@ import os
 import platform
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from . import db
 from .report import Report, seconds
@@ -55,7 +57,7 @@ def prepare(url: str, *, keep: bool) -> bool:
     return False
 
 
-def _exec(sql: str, params: list[object] | None = None) -> None:
+def _exec(sql: str, params: list[Any] | None = None) -> None:
     from django.db import connection
 
     with connection.cursor() as cursor:
@@ -103,7 +105,7 @@ def load(args: argparse.Namespace, campaign_ids: list[int]) -> dict[str, float]:
     total = args.enrollments + args.small * len(small)
     now = NOW
 
-    def timed(name: str, sql: str, params: list[object]) -> None:
+    def timed(name: str, sql: str, params: list[Any]) -> None:
         started = time.perf_counter()
         _exec(sql, params)
         timings[name] = time.perf_counter() - started
@@ -187,20 +189,19 @@ def count(table: str, where: str = "") -> int:
     return int(row[0]) if row else 0
 
 
-def measure(fn: object, repeat: int) -> tuple[list[float], int]:
+def measure(call: Callable[[], object], repeat: int) -> tuple[list[float], int]:
     """Seconds of each run after a warm-up, and the SQL statements of one run."""
     from django.db import connection, reset_queries
 
-    call = fn  # type: ignore[assignment]
-    call()  # type: ignore[operator]
+    call()
     runs = []
     for _ in range(repeat):
         started = time.perf_counter()
-        call()  # type: ignore[operator]
+        call()
         runs.append(time.perf_counter() - started)
     connection.force_debug_cursor = True
     reset_queries()
-    call()  # type: ignore[operator]
+    call()
     statements = len(connection.queries)
     connection.force_debug_cursor = False
     return runs, statements
