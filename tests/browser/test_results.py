@@ -7,20 +7,21 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_builder import page, shot  # noqa: F401 (the browser fixture)
 from tests.campaigns.reports.conftest import activity, campaign, enroll, send
-from tests.factories import StepFactory, VariantFactory, staff_user
+from tests.factories import StepFactory, VariantFactory
 
 pytestmark = pytest.mark.browser
 
 
 def test_a_viewer_reads_the_results_page_with_its_charts(page: Page, live_server: Any) -> None:  # noqa: F811
-    user = staff_user("vera", "Viewers")
-    user.set_password("a-long-password-1")
-    user.save()
+    # A viewer by permission: a browser test's database is flushed, the roles' groups with it.
+    user = User.objects.create_user("vera", "vera@example.com", "a-long-password-1", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="view_results"))
     c = campaign(name="Win back Q4", holdout_percent=30, goal_window_days=14)
     step = StepFactory.create(campaign=c, position=1, name="Day 0")
     a = VariantFactory.create(step=step, label="A")
