@@ -98,32 +98,17 @@ def build_campaigns(args: argparse.Namespace) -> list[int]:
     return ids
 
 
-def load(args: argparse.Namespace, campaign_ids: list[int]) -> dict[str, float]:
-    """Learners, enrollments, sends and events, one INSERT … SELECT each."""
-    timings: dict[str, float] = {}
-    big, small = campaign_ids[0], campaign_ids[1:]
-    total = args.enrollments + args.small * len(small)
-    now = NOW
-
-    def timed(name: str, sql: str, params: list[Any]) -> None:
-        started = time.perf_counter()
-        _exec(sql, params)
-        timings[name] = time.perf_counter() - started
-
-    timed(
-        "learners",
-        """INSERT INTO learners_learner (external_id, email, first_name, last_name, role, team,
+LEARNERS_SQL = """
+    INSERT INTO learners_learner (external_id, email, first_name, last_name, role, team,
                time_zone, locale, last_active_at, completion_rate, suppression_reason,
                created_at, updated_at)
            SELECT 'L' || g, 'l' || g || '@example.com', 'Ada', 'Example', 'Sales', 'EMEA',
                'UTC', 'en', %s - interval '45 days', 50, '', %s, %s
-           FROM generate_series(1, %s) g""",
-        [now, now, now, total],
-    )
-    # Learner g is in the big campaign for g <= enrollments, else in small campaign k.
-    timed(
-        "enrollments",
-        """INSERT INTO campaigns_enrollment (campaign_id, learner_id, enrolled_at, is_holdout,
+           FROM generate_series(1, %s) g"""
+
+# Learner g is in the big campaign for g <= enrollments, else in small campaign k.
+ENROLLMENTS_SQL = """
+    INSERT INTO campaigns_enrollment (campaign_id, learner_id, enrolled_at, is_holdout,
                status, exit_reason)
            SELECT CASE WHEN l.id <= %s THEN %s
                        ELSE (%s::int[])[1 + (l.id - %s - 1) / %s] END,
@@ -131,12 +116,11 @@ def load(args: argparse.Namespace, campaign_ids: list[int]) -> dict[str, float]:
                   l.id %% 10 = 0,
                   CASE WHEN l.id %% 7 = 0 THEN 'reactivated' WHEN l.id %% 11 = 0 THEN 'sunset'
                        ELSE 'active' END, ''
-           FROM learners_learner l""",
-        [args.enrollments, big, small or [big], args.enrollments, args.small, now],
-    )
-    timed(
-        "sends",
-        """INSERT INTO campaigns_send (enrollment_id, campaign_id, step_id, variant_id, kind,
+           FROM learners_learner l"""
+
+# About five sends per treated learner of the big campaign, one per step already due.
+SENDS_SQL = """
+    INSERT INTO campaigns_send (enrollment_id, campaign_id, step_id, variant_id, kind,
                audience, learner_id, to_email, status, due_at, postponed_reason, skip_reason,
                attempts, last_error, created_at, sent_at, subject, destination_url, message_id,
                esp_message_id, delivered_at, opened_at, clicked_at, click_count, bounced_at,
@@ -155,15 +139,13 @@ def load(args: argparse.Namespace, campaign_ids: list[int]) -> dict[str, float]:
            CROSS JOIN LATERAL (SELECT e.enrolled_at + s.delay_days * interval '1 day' AS at,
                                       (e.id * 7 + s.position * 13) AS h) t
            WHERE e.campaign_id = %s AND NOT e.is_holdout AND (e.id * 7 + s.position) %% 13 <> 0
-             AND t.at <= %s""",
-        [big, now],
-    )
-    # Five events per learner of the big campaign, two per learner elsewhere, spread from
-    # 120 days before enrolling (held out: 150) to 30 days after: about half the treated and
-    # a third of the held-out learners come back within the window.
-    timed(
-        "events",
-        """INSERT INTO learners_activityevent (external_id, learner_id, kind, occurred_at,
+             AND t.at <= %s"""
+
+# Five events per learner of the big campaign, two per learner elsewhere, spread from
+# 120 days before enrolling (held out: 150) to 30 days after: about half the treated and
+# a third of the held-out learners come back within the window.
+EVENTS_SQL = """
+    INSERT INTO learners_activityevent (external_id, learner_id, kind, occurred_at,
                received_at)
            SELECT 'E' || e.learner_id || '-' || k, e.learner_id,
                   (ARRAY['login', 'module_started', 'module_completed', 'other'])
@@ -174,9 +156,29 @@ def load(args: argparse.Namespace, campaign_ids: list[int]) -> dict[str, float]:
            CROSS JOIN LATERAL (
                SELECT CASE WHEN e.is_holdout THEN (e.id * 31 + k * 17) %% 180 - 150
                            ELSE (e.id * 31 + k * 17) %% 150 - 120 END AS offset_days) x
-           WHERE e.enrolled_at + x.offset_days * interval '1 day' <= %s""",
-        [now, big, now],
-    )
+           WHERE e.enrolled_at + x.offset_days * interval '1 day' <= %s"""
+
+
+def load(args: argparse.Namespace, campaign_ids: list[int]) -> dict[str, float]:
+    """Learners, enrollments, sends and events, one INSERT … SELECT each; seconds of each."""
+    big, small = campaign_ids[0], campaign_ids[1:]
+    total = args.enrollments + args.small * len(small)
+    now = NOW
+    statements: list[tuple[str, str, list[Any]]] = [
+        ("learners", LEARNERS_SQL, [now, now, now, total]),
+        (
+            "enrollments",
+            ENROLLMENTS_SQL,
+            [args.enrollments, big, small or [big], args.enrollments, args.small, now],
+        ),
+        ("sends", SENDS_SQL, [big, now]),
+        ("events", EVENTS_SQL, [now, big, now]),
+    ]
+    timings: dict[str, float] = {}
+    for name, sql, params in statements:
+        started = time.perf_counter()
+        _exec(sql, params)
+        timings[name] = time.perf_counter() - started
     return timings
 
 

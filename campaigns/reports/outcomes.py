@@ -14,9 +14,10 @@ known then.
 
 The definition is one SQL relation, :func:`outcome_sql`, that the funnel, the lift and the A/B
 queries join: one row per enrollment with its first and last activity in the window, its first
-module completion in the window and whether the window is still open. It is built as one
-grouped join, so its cost is one pass over the campaign's enrollments and their learners'
-events, whatever the number of learners.
+module completion in the window and whether the window is still open. It is built from set
+operations only (the events inside a window joined to their enrollments and grouped, then
+outer-joined to every enrollment), so its cost is a pass over the campaign's enrollments and
+their learners' events, in a fixed number of statements whatever the number of learners.
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ def outcome_sql(*, campaign: Campaign, now: dt.datetime) -> tuple[str, list[Any]
     *reactivated* is ``first_at IS NOT NULL``), ``done_at`` (first module completed in the
     window), ``window_open`` (1 while the window has not closed at ``now``), ``react_day``
     (whole days from enrolling to ``first_at``) and ``observed_days`` (whole days of the
-    window seen by ``now``, at most the window).
+    window seen by ``now``, at most the window); ``react_day`` is added by
+    :func:`with_outcomes`.
     """
     d = dialect()
     days = int(campaign.goal_window_days)
