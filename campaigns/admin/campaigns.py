@@ -71,7 +71,15 @@ STATUS_SERVICES: dict[str, StatusService] = {
 class CampaignAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = CampaignForm
     inlines = [StepInline]
-    list_display = ["name", "segment", "status_label", "priority", "step_count", "launched_at"]
+    list_display = [
+        "name",
+        "segment",
+        "status_label",
+        "priority",
+        "step_count",
+        "launched_at",
+        "results_link",
+    ]
     list_filter = ["status", "segment"]
     list_select_related = ["segment"]
     search_fields = ["name", "slug"]
@@ -100,7 +108,14 @@ class CampaignAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         ),
         (
             "Goal, control group and sunset",
-            {"fields": ["goal_window_days", "holdout_percent", "sunset_after_days"]},
+            {
+                "fields": [
+                    "goal_window_days",
+                    "goal_activity_kinds",
+                    "holdout_percent",
+                    "sunset_after_days",
+                ]
+            },
         ),
         (
             "Welcome back",
@@ -137,6 +152,13 @@ class CampaignAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     @admin.display(description="Steps", ordering="step_total")
     def step_count(self, obj: Campaign) -> int:
         return getattr(obj, "step_total", 0)
+
+    @admin.display(description="Results")
+    def results_link(self, obj: Campaign) -> SafeString | str:
+        if obj.status == Campaign.Status.DRAFT:
+            return "–"
+        url = reverse("admin:campaigns_campaignresult_results", args=[obj.pk])
+        return format_html('<a href="{}" class="results-link">Results</a>', url)
 
     @admin.display(description="Drip")
     def timeline(self, obj: Campaign) -> SafeString | str:
@@ -336,6 +358,7 @@ class CampaignAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     ) -> HttpResponse:
         context["can_launch"] = self.has_launch_permission(request)
         context["can_duplicate"] = self.has_add_permission(request)
+        context["can_view_results"] = request.user.has_perm("campaigns.view_results")
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def changelist_view(

@@ -153,6 +153,7 @@ class CampaignForm(forms.ModelForm):  # type: ignore[type-arg]
             "segment",
             "priority",
             "goal_window_days",
+            "goal_activity_kinds",
             "holdout_percent",
             "quiet_hours_start",
             "quiet_hours_end",

@@ -1,4 +1,5 @@
-"""Models of the campaigns app, one module per stage: building, outbox, feedback.
+"""Models of the campaigns app, one module per stage: building, outbox, feedback,
+results.
 
 Everything is re-exported here, so ``campaigns.models.Send`` and the migrations' references
 (``campaigns.models.default_weekdays``) keep working.
@@ -16,10 +17,12 @@ from .building import (
 )
 from .feedback import SurveyResponse
 from .outbox import Enrollment, PassLock, Send
+from .results import CampaignResult, WinnerApplied
 
 __all__ = [
     "Audience",
     "Campaign",
+    "CampaignResult",
     "CtaTarget",
     "Enrollment",
     "Incentive",
@@ -29,5 +32,6 @@ __all__ = [
     "Step",
     "SurveyResponse",
     "Variant",
+    "WinnerApplied",
     "default_weekdays",
 ]

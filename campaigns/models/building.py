@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+from learners.models import ActivityEvent
 
 
 class Incentive(models.Model):
@@ -95,6 +98,16 @@ class Segment(models.Model):
         return self.split(self.course_types)
 
 
+def validate_activity_kinds(value: str) -> None:
+    known = set(ActivityEvent.Kind.values)
+    unknown = [kind for kind in Segment.split(value) if kind not in known]
+    if unknown:
+        raise ValidationError(
+            "Unknown activity kind(s): %(unknown)s. Use: %(known)s.",
+            params={"unknown": ", ".join(unknown), "known": ", ".join(sorted(known))},
+        )
+
+
 def default_weekdays() -> str:
     return "0,1,2,3,4"
 
@@ -122,6 +135,13 @@ class Campaign(models.Model):
         default=30,
         validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text="A learner who returns within this many days of enrolling counts as reactivated.",
+    )
+    goal_activity_kinds = models.CharField(
+        max_length=200,
+        blank=True,
+        validators=[validate_activity_kinds],
+        help_text="Comma-separated kinds of LMS activity that count as coming back, e.g. "
+        "“module_started, module_completed”; empty counts any activity.",
     )
     holdout_percent = models.PositiveSmallIntegerField(
         default=10,
@@ -181,6 +201,11 @@ class Campaign(models.Model):
     @property
     def weekday_list(self) -> list[int]:
         return sorted({int(d) for d in self.sending_weekdays.split(",") if d.strip().isdigit()})
+
+    @property
+    def goal_activity_kind_list(self) -> list[str]:
+        """The activity kinds that count as coming back; empty means any."""
+        return Segment.split(self.goal_activity_kinds)
 
     @property
     def utm_campaign_value(self) -> str:
