@@ -15,12 +15,18 @@ from django.utils import timezone
 
 from campaigns.delivery import deliver as delivery
 from campaigns.engine import run as engine
+from campaigns.feedback import apply as feedback
 
 
 @shared_task(name="campaigns.tasks.run_pass")
 def run_pass() -> dict[str, int | bool]:
-    """The periodic evaluation pass (scheduled by the "Evaluate campaigns" PeriodicTask)."""
-    return asdict(engine.run_pass(now=timezone.now()))
+    """The periodic evaluation pass (scheduled by the "Evaluate campaigns" PeriodicTask).
+
+    ESP events stored but not applied (a lost task, a dead worker) are applied first, so the
+    pass sees every bounce and complaint that came back."""
+    now = timezone.now()
+    feedback.apply_pending(now=now)
+    return asdict(engine.run_pass(now=now))
 
 
 @shared_task(
@@ -33,3 +39,23 @@ def run_pass() -> dict[str, int | bool]:
 def deliver_sends(send_ids: list[int]) -> dict[str, int]:
     """Deliver a chunk of queued sends; rows another worker holds are left alone."""
     return asdict(delivery.deliver(send_ids=send_ids, now=timezone.now()))
+
+
+@shared_task(
+    name="campaigns.tasks.apply_esp_events",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def apply_esp_events(event_ids: list[int]) -> dict[str, int]:
+    """Apply a chunk of stored ESP events; the pass picks up any this task never got to."""
+    return asdict(feedback.apply_events(event_ids=event_ids, now=timezone.now()))
+
+
+def enqueue_esp_events(event_ids: list[int]) -> int:
+    """Hand stored event ids to apply tasks in chunks; returns how many tasks were sent."""
+    size = feedback.BATCH_SIZE
+    for start in range(0, len(event_ids), size):
+        apply_esp_events.delay(event_ids[start : start + size])
+    return -(-len(event_ids) // size)

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from campaigns.delivery import deliver as delivery
 from campaigns.engine import run as engine
+from campaigns.feedback import apply as feedback
 
 
 def parse_moment(value: str) -> dt.datetime:
@@ -37,6 +38,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         now: dt.datetime = options["now"] or timezone.now()
+        feedback.apply_pending(now=now)
         result = engine.run_pass(now=now, enqueue=not options["deliver"])
         if result.skipped_locked:
             self.stdout.write("another pass is running; nothing done")
