@@ -103,6 +103,9 @@ def _machine_open(esp: str, event: AnymailTrackingEvent, raw: Any) -> bool:
 def build_event(*, event: AnymailTrackingEvent, esp_name: str, now: dt.datetime) -> EspEvent:
     """The row to store for one anymail tracking event (not saved)."""
     raw = _json_safe(event.esp_event)
+    if raw is None:
+        # SQLite's INSERT OR IGNORE would drop a row with a NULL in a NOT NULL column.
+        raw = {}
     recipient = normalize_email(str(event.recipient or ""))[:254]
     user_agent = str(event.user_agent or "")[:500]
     machine = _machine_open(esp_name, event, raw)
