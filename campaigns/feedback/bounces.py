@@ -116,10 +116,12 @@ def classify_bounce(*, text: str, esp_label: str = "") -> Verdict:
     kind = _by_words(text)
     basic = BASIC_CODE.search(text)
     code = basic.group(0) if basic else ""
+    if kind is None and code.startswith("4"):
+        kind = BounceClass.SOFT  # a 4xx is temporary, whatever the ESP calls it
     if kind is None:
         kind = _by_label(esp_label)
     if kind is None and basic:
-        kind = BounceClass.SOFT if code.startswith("4") else BounceClass.RECIPIENT
+        kind = BounceClass.RECIPIENT
     return Verdict(kind or BounceClass.SOFT, code, text)
 
 
