@@ -21,9 +21,8 @@ SCANNER_AGENTS = re.compile(
 
 
 def scanner_reason(user_agent: str) -> str:
-    """Why a user agent looks automated ("" when it looks like a person's browser)."""
-    if not user_agent.strip():
-        return "no user agent"
+    """Why a user agent looks automated ("" when it looks like a person's browser, or says
+    nothing: some privacy tools strip it)."""
     match = SCANNER_AGENTS.search(user_agent)
     return f"scanner user agent ({match.group(0).strip()})" if match else ""
 

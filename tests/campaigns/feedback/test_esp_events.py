@@ -226,3 +226,24 @@ def test_a_stored_event_keeps_the_payload_as_it_came(client: Client, campaign: C
     )
     assert event.key == "bounced:901542550:bounce@example.com"
     assert esp_events.WEBHOOK_PREFIX == "/anymail/"
+
+
+def test_an_esp_click_by_a_link_scanner_is_kept_but_not_counted(send: Send) -> None:
+    signal(
+        event_type="clicked",
+        event_id="k1",
+        message_id="esp-1",
+        user_agent="Mozilla/5.0 (compatible; Barracuda Sentinel (EE))",
+    )
+    signal(
+        event_type="opened",
+        event_id="k2",
+        message_id="esp-1",
+        esp="SendGrid",
+        esp_event={"event": "open", "sg_machine_open": True},
+    )
+    apply.apply_pending(now=NOW)
+    send.refresh_from_db()
+    assert (send.clicked_at, send.opened_at) == (None, None)
+    assert all(e.is_machine for e in EspEvent.objects.all())
+    assert "machine, not counted" in EspEvent.objects.get(event_type="clicked").outcome
