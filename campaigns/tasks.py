@@ -14,11 +14,14 @@ from dataclasses import asdict
 from celery import shared_task
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
+from django.dispatch import receiver
 from django.utils import timezone
 
 from campaigns.delivery.deliver import deliver
 from campaigns.delivery.record import reconcile_stale
 from campaigns.engine.run import run_pass as run_engine_pass
+from campaigns.feedback import apply as feedback
+from campaigns.feedback.esp_events import events_stored
 
 
 def enqueue_delivery(send_ids: Sequence[int]) -> int:
@@ -33,8 +36,12 @@ def enqueue_delivery(send_ids: Sequence[int]) -> int:
 
 @shared_task(name="campaigns.tasks.run_pass")
 def run_pass() -> dict[str, int | bool]:
-    """The periodic evaluation pass (scheduled by the "Evaluate campaigns" PeriodicTask)."""
+    """The periodic evaluation pass (scheduled by the "Evaluate campaigns" PeriodicTask).
+
+    ESP events stored but not applied (a lost task, a dead worker) are applied first, so the
+    pass sees every bounce and complaint that came back."""
     now = timezone.now()
+    feedback.apply_pending(now=now)
     unconfirmed = reconcile_stale(now=now)
     result = run_engine_pass(now=now, hand_over=enqueue_delivery)
     return {**asdict(result), "unconfirmed": unconfirmed}
@@ -50,3 +57,29 @@ def run_pass() -> dict[str, int | bool]:
 def deliver_sends(send_ids: list[int]) -> dict[str, int]:
     """Deliver a chunk of queued sends; rows another worker holds are left alone."""
     return asdict(deliver(send_ids=send_ids, now=timezone.now()))
+
+
+@shared_task(
+    name="campaigns.tasks.apply_esp_events",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def apply_esp_events(event_ids: list[int]) -> dict[str, int]:
+    """Apply a chunk of stored ESP events; the pass picks up any this task never got to."""
+    return asdict(feedback.apply_events(event_ids=event_ids, now=timezone.now()))
+
+
+def enqueue_esp_events(event_ids: list[int]) -> int:
+    """Hand stored event ids to apply tasks in chunks; returns how many tasks were sent."""
+    size = feedback.BATCH_SIZE
+    for start in range(0, len(event_ids), size):
+        apply_esp_events.delay(event_ids[start : start + size])
+    return -(-len(event_ids) // size)
+
+
+@receiver(events_stored, dispatch_uid="campaigns.tasks.enqueue_stored_events")
+def enqueue_stored_events(sender: object, event_ids: list[int], **kwargs: object) -> None:
+    """Stored ESP events go to the apply task once their request has committed."""
+    enqueue_esp_events(event_ids)

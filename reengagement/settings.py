@@ -48,6 +48,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, not {raw!r}") from None
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:
@@ -108,6 +118,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # ESP webhooks (/anymail/…): store a post's events in one statement, 401/403 on bad
+    # credentials, the SNS topic allow-list.
+    "campaigns.feedback.esp_events.EspWebhookMiddleware",
 ]
 
 ROOT_URLCONF = "reengagement.urls"
@@ -177,6 +190,34 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Learning Team <learning@exam
 # The mailto: half of List-Unsubscribe; empty leaves only the one-click URL.
 UNSUBSCRIBE_MAILTO = env_str("UNSUBSCRIBE_MAILTO", "unsubscribe@example.com")
 ANYMAIL: dict[str, Any] = env_json("ANYMAIL")
+# Basic auth for the ESP tracking webhooks, "user:password"; two, comma-separated, while
+# rotating (anymail accepts any of them). Overrides ANYMAIL's own WEBHOOK_SECRET when set.
+_webhook_secrets = env_list("WEBHOOK_SECRET", [])
+if _webhook_secrets:
+    ANYMAIL["WEBHOOK_SECRET"] = _webhook_secrets
+# Amazon SNS topics whose notifications (and subscription confirmations) are accepted;
+# empty accepts any topic that knows the webhook secret.
+AMAZON_SES_SNS_TOPIC_ARNS = env_list("AMAZON_SES_SNS_TOPIC_ARNS", [])
+
+# What comes back. Soft bounces suppress an address after SOFT_BOUNCE_LIMIT within
+# SOFT_BOUNCE_WINDOW_DAYS; hard bounces and complaints at once.
+SOFT_BOUNCE_LIMIT = env_int("SOFT_BOUNCE_LIMIT", 3)
+SOFT_BOUNCE_WINDOW_DAYS = env_int("SOFT_BOUNCE_WINDOW_DAYS", 14)
+# Sender-side refusals (5.7.x/4.7.x) never suppress; this many within the window pause the
+# campaign.
+SENDER_PROBLEM_PAUSE_AFTER = env_int("SENDER_PROBLEM_PAUSE_AFTER", 3)
+SENDER_PROBLEM_WINDOW_HOURS = env_int("SENDER_PROBLEM_WINDOW_HOURS", 24)
+# Campaign rates over the mail sent in the last GUARDRAIL_WINDOW_DAYS, once at least
+# GUARDRAIL_MIN_VOLUME emails went out (fractions: 0.003 is 0.3%).
+GUARDRAIL_WINDOW_DAYS = env_int("GUARDRAIL_WINDOW_DAYS", 7)
+GUARDRAIL_MIN_VOLUME = env_int("GUARDRAIL_MIN_VOLUME", 500)
+COMPLAINT_RATE_WARN = env_float("COMPLAINT_RATE_WARN", 0.001)
+COMPLAINT_RATE_PAUSE = env_float("COMPLAINT_RATE_PAUSE", 0.003)
+HARD_BOUNCE_RATE_PAUSE = env_float("HARD_BOUNCE_RATE_PAUSE", 0.05)
+# A worker recounts a campaign's rates at most this often while applying events.
+GUARDRAIL_CHECK_SECONDS = env_int("GUARDRAIL_CHECK_SECONDS", 60)
+# A click this soon after the message went out is a link scanner's, not a person's.
+BOT_CLICK_SECONDS = env_int("BOT_CLICK_SECONDS", 10)
 
 # Celery: a filesystem broker under var/broker by default, Redis in production.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")

@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from campaigns.admin.common import ADMIN_CSS, HTTPS_URLS, _problem_list, variables_panel
+from campaigns.admin.feedback import AlertInline
 from campaigns.building import blueprint, selectors, services
 from campaigns.building.forms import (
     BlueprintForm,
@@ -70,7 +71,7 @@ STATUS_SERVICES: dict[str, StatusService] = {
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     form = CampaignForm
-    inlines = [StepInline]
+    inlines = [StepInline, AlertInline]
     list_display = [
         "name",
         "segment",

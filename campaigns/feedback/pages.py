@@ -32,7 +32,12 @@ def click(request: HttpRequest, token: str) -> HttpResponse:
         send_id = links.read_token(token, salt=links.SALT_CLICK)["s"]
     except (signing.BadSignature, KeyError):
         return _invalid(request)
-    destination = subscriptions.record_click(send_id=send_id, now=timezone.now())
+    destination = subscriptions.record_click(
+        send_id=send_id,
+        now=timezone.now(),
+        method=request.method or "GET",
+        user_agent=request.headers.get("User-Agent", ""),
+    )
     if not destination:
         return _invalid(request)
     return _Redirect(destination)

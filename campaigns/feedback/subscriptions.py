@@ -12,17 +12,43 @@ from django.db import transaction
 from django.db.models import F
 from django.db.models.functions import Coalesce
 
-from campaigns.models import Audience, Enrollment, Send, SurveyResponse
+from campaigns.feedback import bots
+from campaigns.models import Audience, Click, Enrollment, Send, SurveyResponse
 from learners import contactability
 from learners.models import Learner, Manager
 
 
-def record_click(*, send_id: int, now: dt.datetime) -> str:
-    """Count a click on a send and return the destination stored for it ("" if none)."""
-    Send.objects.filter(pk=send_id).update(
-        clicked_at=Coalesce(F("clicked_at"), now), click_count=F("click_count") + 1
+def record_click(
+    *, send_id: int, now: dt.datetime, method: str = "GET", user_agent: str = ""
+) -> str:
+    """Record a click on a send and return the destination stored for it ("" if none).
+
+    Every click is kept; one that looks automated (a HEAD, a scanner's user agent, a click
+    within seconds of the message going out) is flagged and not counted as engagement.
+    """
+    row = Send.objects.filter(pk=send_id).values("destination_url", "sent_at", "delivered_at")
+    send = row.first()
+    if send is None:
+        return ""
+    reason = bots.automated_click_reason(
+        method=method,
+        user_agent=user_agent,
+        at=now,
+        delivered_at=send["delivered_at"] or send["sent_at"],
     )
-    return Send.objects.filter(pk=send_id).values_list("destination_url", flat=True).first() or ""
+    Click.objects.create(
+        send_id=send_id,
+        at=now,
+        method=method[:8],
+        user_agent=user_agent[:500],
+        is_automated=bool(reason),
+        automated_reason=reason,
+    )
+    if not reason:
+        Send.objects.filter(pk=send_id).update(
+            clicked_at=Coalesce(F("clicked_at"), now), click_count=F("click_count") + 1
+        )
+    return str(send["destination_url"] or "")
 
 
 @transaction.atomic

@@ -1,4 +1,4 @@
-"""Models of the campaigns app, one module per stage: building, outbox, feedback,
+"""Models of the campaigns app, one module per stage: building, outbox, feedback, events,
 results.
 
 Everything is re-exported here, so ``campaigns.models.Send`` and the migrations' references
@@ -15,21 +15,27 @@ from .building import (
     Variant,
     default_weekdays,
 )
+from .events import BounceClass, Click, DeliverabilityAlert, EspEvent, SuppressedAddress
 from .feedback import SurveyResponse
 from .outbox import Enrollment, PassLock, Send
 from .results import CampaignResult, WinnerApplied
 
 __all__ = [
     "Audience",
+    "BounceClass",
     "Campaign",
     "CampaignResult",
+    "Click",
     "CtaTarget",
+    "DeliverabilityAlert",
     "Enrollment",
+    "EspEvent",
     "Incentive",
     "PassLock",
     "Segment",
     "Send",
     "Step",
+    "SuppressedAddress",
     "SurveyResponse",
     "Variant",
     "WinnerApplied",

@@ -13,6 +13,7 @@ from django.utils import timezone
 from campaigns.delivery.deliver import deliver_queued
 from campaigns.delivery.record import reconcile_stale
 from campaigns.engine.run import run_pass
+from campaigns.feedback import apply as feedback
 from campaigns.tasks import enqueue_delivery
 
 
@@ -39,6 +40,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         now: dt.datetime = options["now"] or timezone.now()
+        feedback.apply_pending(now=now)
         unconfirmed = reconcile_stale(now=now)
         result = run_pass(now=now, hand_over=None if options["deliver"] else enqueue_delivery)
         if result.skipped_locked:
