@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
+from campaigns.building import checks
 from campaigns.content import emails, templating
 from campaigns.models import Audience, Campaign, CtaTarget, Step, Variant
 from learners.models import Learner
@@ -45,6 +46,8 @@ def _step_problems(step: Step) -> list[str]:
         problems.append(f"{where}: needs a subject, a body and a CTA label")
     if step.cta_target == CtaTarget.URL and not step.cta_url:
         problems.append(f"{where}: the CTA leads to a URL but no URL is set")
+    if problem := checks.cta_url_problem(step.cta_url):
+        problems.append(f"{where}: the CTA URL {problem}")
     if step.audience in (Audience.MANAGER, Audience.BOTH):
         for field in ("manager_subject", "manager_body", "manager_script"):
             problems += _template_problems(
@@ -70,6 +73,8 @@ def _variant_problems(where: str, variant: Variant, step: Step) -> list[str]:
     target = variant.cta_target or step.cta_target
     if target == CtaTarget.URL and not (variant.cta_url or step.cta_url):
         problems.append(f"{label}: the CTA leads to a URL but no URL is set")
+    if problem := checks.cta_url_problem(variant.cta_url):
+        problems.append(f"{label}: the CTA URL {problem}")
     return problems
 
 
@@ -84,6 +89,13 @@ def campaign_problems(campaign: Campaign) -> list[str]:
         problems.append("The campaign has no steps; add at least one email.")
     if not campaign.from_email:
         problems.append("No sender address: fill in “From email”.")
+    for field, label in (
+        ("from_name", "From name"),
+        ("from_email", "From email"),
+        ("reply_to", "Reply-to"),
+    ):
+        if problem := checks.header_problem(getattr(campaign, field)):
+            problems.append(f"{label} {problem}.")
     if not campaign.postal_address.strip():
         # The law (CAN-SPAM, and most ESPs' terms) wants it in every email's footer.
         problems.append("No postal address: every email's footer must show one.")
