@@ -94,7 +94,7 @@ def test_launch_refuses_a_sender_with_a_line_break_stored_by_another_route() -> 
 def test_the_step_form_refuses_a_cta_url_a_browser_would_not_follow(url: str, message: str) -> None:
     form = StepForm(data=step_data(cta_target=CtaTarget.URL, cta_url=url))
     assert not form.is_valid()
-    assert message in " ".join(form.errors["cta_url"])
+    assert message in " ".join(str(e) for e in form.errors["cta_url"])
 
 
 @pytest.mark.parametrize(("url", "message"), BAD_URLS)
@@ -104,7 +104,7 @@ def test_the_variant_form_refuses_the_same_urls(url: str, message: str) -> None:
         data={"step": step.pk, "label": "B", "weight": 50, "cta_target": "url", "cta_url": url}
     )
     assert not form.is_valid()
-    assert message in " ".join(form.errors["cta_url"])
+    assert message in " ".join(str(e) for e in form.errors["cta_url"])
 
 
 def test_an_https_cta_url_saves_and_redirects() -> None:
