@@ -4,6 +4,6 @@ A thin UI: actions and views check permissions, call :mod:`campaigns.building`'s
 blueprint or selectors, and report what happened.
 """
 
-from campaigns.admin import campaigns, incentives, outbox, segments, steps
+from campaigns.admin import campaigns, incentives, outbox, segments, steps, tokens
 
-__all__ = ["campaigns", "incentives", "outbox", "segments", "steps"]
+__all__ = ["campaigns", "incentives", "outbox", "segments", "steps", "tokens"]

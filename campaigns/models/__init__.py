@@ -1,9 +1,11 @@
-"""Models of the campaigns app, one module per stage: building, outbox, feedback.
+"""Models of the campaigns app, one module per stage: building, outbox, feedback,
+and access (API tokens).
 
 Everything is re-exported here, so ``campaigns.models.Send`` and the migrations' references
 (``campaigns.models.default_weekdays``) keep working.
 """
 
+from .access import ApiToken
 from .building import (
     Audience,
     Campaign,
@@ -18,6 +20,7 @@ from .feedback import SurveyResponse
 from .outbox import Enrollment, PassLock, Send
 
 __all__ = [
+    "ApiToken",
     "Audience",
     "Campaign",
     "CtaTarget",
