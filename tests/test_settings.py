@@ -25,6 +25,8 @@ CONFIGURATION = {
     "ALLOWED_HOSTS",
     "PUBLIC_BASE_URL",
     "DJANGO_SETTINGS_MODULE",
+    # Set by the browser tests in this process; `check --deploy` rightly refuses it.
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
 }
 
 

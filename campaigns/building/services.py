@@ -226,9 +226,12 @@ def send_test_email(
     """
     if not to:
         raise ValidationError("Your user account has no email address to send the test to.")
-    rendered = emails.render_preview(
-        step=step, variant=variant, audience=audience, learner=learner, now=now, to=to
-    )
+    try:
+        rendered = emails.render_preview(
+            step=step, variant=variant, audience=audience, learner=learner, now=now, to=to
+        )
+    except templating.RenderError as exc:
+        raise ValidationError(f"This email cannot be rendered for {learner}: {exc}") from exc
     message = rendered.as_message()
     message.subject = TEST_SUBJECT_PREFIX + rendered.subject
     message.send()
