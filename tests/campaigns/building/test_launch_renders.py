@@ -63,7 +63,7 @@ def test_a_test_send_of_a_step_that_cannot_be_rendered_says_why() -> None:
     learner = LearnerFactory.create()
     CourseProgressFactory.create(learner=learner)
     step = StepFactory.create(body=LOOP_BOMB)
-    with pytest.raises(ValidationError, match="cannot be rendered .*loops repeat"):
+    with pytest.raises(ValidationError, match=r"cannot be rendered .*loops repeat"):
         services.send_test_email(
             step=step, variant=None, to="editor@example.com", learner=learner, now=NOW
         )
