@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from django.core.exceptions import DisallowedRedirect
 from django.http import HttpResponseRedirect
 
-from campaigns.content import links
+from campaigns.content import links, templating
 
 # A learner's button leads to a web page; only the manager's copy opens a ready-to-send email,
 # and that link is built by the product, never typed.
@@ -53,4 +53,14 @@ def cta_url_problem(url: str) -> str | None:
         HttpResponseRedirect(tracked)
     except DisallowedRedirect as exc:
         return f"cannot be redirected to ({exc})"
+    return None
+
+
+def link_problem(text: str) -> str | None:
+    """Why staff text that reaches an email as it is (postal address, an incentive's title,
+    description or value) cannot be saved, or None: mail clients turn a typed address into a
+    link that would bypass the click redirect and be a second call to action."""
+    link = templating.find_link(text)
+    if link:
+        return f"cannot carry a link (“{link}”): the button is the email's one link"
     return None

@@ -15,7 +15,7 @@ from django.db import models
 
 from campaigns.building import checks
 from campaigns.content import templating
-from campaigns.models import Campaign, CtaTarget, Segment, Step, Variant
+from campaigns.models import Campaign, CtaTarget, Incentive, Segment, Step, Variant
 from learners.models import Course
 
 # ModelForm is generic only in django-stubs (subscripting it at runtime would need
@@ -73,6 +73,15 @@ def check_headers(form: forms.BaseForm, fields: tuple[str, ...]) -> None:
     for name in fields:
         value = form.cleaned_data.get(name) or ""
         problem = checks.header_problem(value)
+        if problem:
+            label = str(form.fields[name].label or name)
+            form.add_error(name, f"{label} {problem}.")
+
+
+def check_no_links(form: forms.BaseForm, fields: tuple[str, ...]) -> None:
+    """Refuse a typed link in staff text that reaches emails as it is."""
+    for name in fields:
+        problem = checks.link_problem(form.cleaned_data.get(name) or "")
         if problem:
             label = str(form.fields[name].label or name)
             form.add_error(name, f"{label} {problem}.")
@@ -222,6 +231,7 @@ class CampaignForm(forms.ModelForm):  # type: ignore[type-arg]
         cleaned = self.cleaned_data
         check_templates(self, self.template_fields)
         check_headers(self, ("from_name", "from_email", "reply_to"))
+        check_no_links(self, ("postal_address",))
         return cleaned
 
 
@@ -288,6 +298,20 @@ class BlueprintForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         check_headers(self, ("from_name", "from_email"))
+        check_no_links(self, ("postal_address",))
+        return cleaned
+
+
+class IncentiveForm(forms.ModelForm):  # type: ignore[type-arg]
+    """An incentive's text goes into emails as it is typed, so it may not carry a link."""
+
+    class Meta:
+        model = Incentive
+        fields = ["kind", "title", "description", "value", "expires_in_days"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        check_no_links(self, ("title", "description", "value"))
         return cleaned
 
 

@@ -84,7 +84,9 @@ def campaign_problems(campaign: Campaign) -> list[str]:
     An empty list means it may be launched.
     """
     problems: list[str] = []
-    steps = list(campaign.steps.prefetch_related("variants").order_by("position"))
+    steps = list(
+        campaign.steps.select_related("incentive").prefetch_related("variants").order_by("position")
+    )
     if not steps:
         problems.append("The campaign has no steps; add at least one email.")
     if not campaign.from_email:
@@ -96,6 +98,14 @@ def campaign_problems(campaign: Campaign) -> list[str]:
     ):
         if problem := checks.header_problem(getattr(campaign, field)):
             problems.append(f"{label} {problem}.")
+    if problem := checks.link_problem(campaign.postal_address):
+        problems.append(f"Postal address {problem}.")
+    for incentive in {s.incentive for s in steps if s.incentive} | (
+        {campaign.welcome_back_incentive} if campaign.welcome_back_incentive else set()
+    ):
+        for field in ("title", "description", "value"):
+            if problem := checks.link_problem(getattr(incentive, field)):
+                problems.append(f"Incentive “{incentive.title}”, {field}: {problem}.")
     if not campaign.postal_address.strip():
         # The law (CAN-SPAM, and most ESPs' terms) wants it in every email's footer.
         problems.append("No postal address: every email's footer must show one.")

@@ -262,6 +262,12 @@ def _compile(source: str) -> Template:
 _LINK_RE = re.compile(r"(?i)[a-z][a-z0-9+.-]*://|\bwww\.|\bmailto:")
 
 
+def find_link(text: str) -> str | None:
+    """The start of a link typed into ``text`` (``https://``, ``www.``, ``mailto:``), or None."""
+    match = _LINK_RE.search(text)
+    return match.group(0) if match else None
+
+
 def _syntax_problem(source: str) -> tuple[Template | None, str | None]:
     if len(source) > MAX_SOURCE_CHARS:
         return None, f"at most {MAX_SOURCE_CHARS:,} characters ({len(source):,} now)"
@@ -351,10 +357,10 @@ def validate_template(source: str, *, field: str = "template") -> None:
         if any("variable" in p or "looks inside" in p for p in problems):
             message += ". Available: " + ", ".join(VARIABLES)
         raise ValidationError(message, code="template_variable")
-    link = _LINK_RE.search(source)
+    link = find_link(source)
     if link:
         raise ValidationError(
-            f"{field}: “{link.group(0)}” starts a link; the button is the email's one link, "
+            f"{field}: “{link}” starts a link; the button is the email's one link, "
             "so the text cannot carry another",
             code="template_link",
         )

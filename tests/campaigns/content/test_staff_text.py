@@ -12,13 +12,22 @@ from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 from django.urls import reverse
 
-from campaigns.building.forms import StepForm, VariantForm
+from campaigns.building import services
+from campaigns.building.forms import BlueprintForm, IncentiveForm, StepForm, VariantForm
 from campaigns.content import emails, templating
 from campaigns.delivery import deliver as delivery
 from campaigns.engine import run as engine
 from campaigns.models import Audience, Campaign
 from tests.campaigns.conftest import day
-from tests.factories import NOW, CourseProgressFactory, LearnerFactory, StepFactory
+from tests.factories import (
+    NOW,
+    CampaignFactory,
+    CourseProgressFactory,
+    IncentiveFactory,
+    LearnerFactory,
+    SegmentFactory,
+    StepFactory,
+)
 
 HREF = re.compile(r"<a\s[^>]*href=\"([^\"]*)\"")
 # Typed into a body before saving was checked, or stored some other way.
@@ -104,3 +113,36 @@ def test_the_step_editor_shows_the_formatting_help() -> None:
     page = client.get(reverse("admin:campaigns_step_add")).content.decode()
     assert "A blank line starts a new paragraph and a single line break stays a line" in page
     assert "so HTML and Markdown appear as written" in page
+
+
+@pytest.mark.django_db
+def test_a_link_in_staff_text_outside_templates_is_refused_at_save_and_launch() -> None:
+    incentive = IncentiveForm(
+        data={"kind": "badge", "title": "Badge", "description": "See https://evil.example/"}
+    )
+    assert not incentive.is_valid()
+    assert "cannot carry a link (“https://”)" in incentive.errors["description"][0]
+    blueprint_form = BlueprintForm(
+        data={
+            "name": "Win back",
+            "segment": SegmentFactory.create().pk,
+            "from_name": "Team",
+            "from_email": "learning@example.com",
+            "postal_address": "1 Learning Way, www.example.com",
+        }
+    )
+    assert not blueprint_form.is_valid()
+    assert "cannot carry a link (“www.”)" in blueprint_form.errors["postal_address"][0]
+
+    step = StepFactory.create(
+        campaign=CampaignFactory.create(postal_address="1 Learning Way\nhttps://evil.example/"),
+        incentive=IncentiveFactory.create(title="Badge", value="mailto:x@example.com"),
+    )
+    with pytest.raises(ValidationError) as exc:
+        services.launch_campaign(campaign=step.campaign, now=NOW)
+    problems = exc.value.messages
+    assert (
+        "Postal address cannot carry a link (“https://”): the button is the email's one link."
+        in problems
+    )
+    assert any(p.startswith("Incentive “Badge”, value: cannot carry a link") for p in problems)
