@@ -100,10 +100,13 @@ def production_problems() -> list[str]:
     problems: list[str] = []
     if not SECRET_KEY:
         problems.append("SECRET_KEY is required when DEBUG is off")
-    elif SECRET_KEY == DEVELOPMENT_SECRET_KEY or DEVELOPMENT_SECRET_KEY in SECRET_KEY_FALLBACKS:
+    elif SECRET_KEY == DEVELOPMENT_SECRET_KEY:
         problems.append(
             "SECRET_KEY is the development key from the source code; set a long random one"
         )
+    if DEVELOPMENT_SECRET_KEY in SECRET_KEY_FALLBACKS:
+        # Anyone could sign links with it: unsubscribe others, forge clicks.
+        problems.append("SECRET_KEY_FALLBACKS holds the development key from the source code")
     base = urlsplit(PUBLIC_BASE_URL)
     if base.scheme != "https":
         problems.append(

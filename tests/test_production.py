@@ -96,6 +96,10 @@ def test_with_nothing_set_start_up_refuses_and_names_every_variable(tmp_path: Pa
             "SECRET_KEY is the development key from the source code",
         ),
         (
+            {"SECRET_KEY_FALLBACKS": "dev-only-insecure-key-do-not-use-in-production"},
+            "SECRET_KEY_FALLBACKS holds the development key",
+        ),
+        (
             {"PUBLIC_BASE_URL": "http://campaigns.example.com"},
             "PUBLIC_BASE_URL must be an https:// URL when DEBUG is off",
         ),
