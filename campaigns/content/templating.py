@@ -8,17 +8,16 @@ and :func:`render_html`.
 
 Saving renders the template against edge values of every variable it uses (see
 :mod:`campaigns.content.edge_values`), so what saves also renders for every learner. Rendering
-is bounded: loops count their rounds and output, and a render that runs too long or grows too
-big stops with :class:`RenderLimitExceeded` instead of holding a worker or the preview.
+is bounded (:mod:`campaigns.content.render_limits`): loops count their rounds and output, and a
+render that runs too long or grows too big stops with :class:`RenderLimitExceeded` instead of
+holding a worker or the preview.
 """
 
 from __future__ import annotations
 
-import contextvars
 import enum
 import functools
 import re
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -27,7 +26,6 @@ from django.template import Context, Engine, Library, Template, TemplateSyntaxEr
 from django.template.base import (
     FilterExpression,
     Node,
-    NodeList,
     Origin,
     Token,
     Variable,
@@ -38,7 +36,27 @@ from django.template.defaulttags import ForNode, WithNode
 from django.template.defaulttags import register as default_tags
 from django.utils.html import linebreaks
 
+from campaigns.content import render_limits
 from campaigns.content.edge_values import edge_contexts
+from campaigns.content.render_limits import (
+    MAX_FLOATFORMAT_DIGITS,
+    MAX_SOURCE_CHARS,
+    RenderError,
+    RenderLimitExceeded,
+)
+
+__all__ = [
+    "SAMPLE_CONTEXT",
+    "VARIABLES",
+    "RenderError",
+    "RenderLimitExceeded",
+    "Values",
+    "find_link",
+    "render_html",
+    "render_subject",
+    "render_text",
+    "validate_template",
+]
 
 # Every variable a template may use, with what staff see next to the editor.
 VARIABLES: dict[str, str] = {
@@ -116,91 +134,6 @@ class _LockedEngine(Engine):
 engine = _LockedEngine(libraries={}, debug=False)
 engine.template_builtins = [library]
 
-# Bounds on one render. Gmail clips a message past 102 KB, so no email needs more text; a loop
-# needs no more rounds than a few hundred characters of a name or title, looped over twice.
-MAX_SOURCE_CHARS = 20_000
-MAX_OUTPUT_CHARS = 100_000
-MAX_LOOP_ROUNDS = 10_000
-MAX_RENDER_SECONDS = 0.5
-# floatformat's precision decides the length of its output; an email shows a few decimals.
-MAX_FLOATFORMAT_DIGITS = 6
-
-
-class RenderError(Exception):
-    """A template could not be rendered for these values; the message says why."""
-
-
-class RenderLimitExceeded(RenderError):
-    """A template ran too long, looped too often or produced too much text."""
-
-
-class _Budget:
-    def __init__(self) -> None:
-        self.deadline = time.monotonic() + MAX_RENDER_SECONDS
-        self.rounds = 0
-        self.output = 0
-
-    def count_round(self) -> None:
-        self.rounds += 1
-        if self.rounds > MAX_LOOP_ROUNDS:
-            raise RenderLimitExceeded(
-                f"its loops repeat more than {MAX_LOOP_ROUNDS:,} times; loop over fewer or "
-                "shorter values"
-            )
-        if time.monotonic() > self.deadline:
-            raise RenderLimitExceeded(f"it takes longer than {MAX_RENDER_SECONDS} s to render")
-
-    def count_output(self, length: int) -> None:
-        self.output += length
-        if self.output > MAX_OUTPUT_CHARS:
-            raise RenderLimitExceeded(f"it produces more than {MAX_OUTPUT_CHARS:,} characters")
-
-
-_budget: contextvars.ContextVar[_Budget | None] = contextvars.ContextVar(
-    "template_budget", default=None
-)
-
-
-class _MeteredRound(Node):
-    """One round of a ``for`` loop, counted against the render's budget before and after."""
-
-    child_nodelists = ("nodelist",)
-
-    def __init__(self, nodelist: NodeList) -> None:
-        self.nodelist = nodelist
-
-    def render(self, context: Context) -> str:
-        budget = _budget.get()
-        if budget is None:
-            return self.nodelist.render(context)
-        budget.count_round()
-        rendered = self.nodelist.render(context)
-        # Nested loops count their output at every level: deep nesting meets the cap sooner.
-        budget.count_output(len(rendered))
-        return rendered
-
-
-def _meter_loops(template: Template) -> Template:
-    for node in template.nodelist.get_nodes_by_type(ForNode):
-        assert isinstance(node, ForNode) and isinstance(node.nodelist_loop, NodeList)
-        node.nodelist_loop = NodeList([_MeteredRound(node.nodelist_loop)])
-    return template
-
-
-def _bounded_render(template: Template, context: Context) -> str:
-    token = _budget.set(_Budget())
-    try:
-        rendered = template.render(context)
-    except RenderError:
-        raise
-    except Exception as exc:  # a filter or loop given a value it cannot take
-        raise RenderError(str(exc).strip() or type(exc).__name__) from exc
-    finally:
-        _budget.reset(token)
-    if len(rendered) > MAX_OUTPUT_CHARS:
-        raise RenderLimitExceeded(f"it produces more than {MAX_OUTPUT_CHARS:,} characters")
-    return rendered
-
 
 def _expressions(obj: Any, depth: int = 0) -> Iterator[Variable | FilterExpression]:
     """Every variable and filter expression hanging off a node: its expressions, filter
@@ -254,7 +187,7 @@ def _unclosed_tag(source: str) -> str | None:
 
 @functools.lru_cache(maxsize=2048)
 def _compile(source: str) -> Template:
-    return _meter_loops(engine.from_string(source))
+    return render_limits.meter_loops(engine.from_string(source))
 
 
 # A link typed into the copy would reach the learner without the signed click redirect (mail
@@ -287,16 +220,17 @@ def _syntax_problem(source: str) -> tuple[Template | None, str | None]:
 
 
 def _floatformat_problem(expression: FilterExpression) -> str | None:
+    limit = MAX_FLOATFORMAT_DIGITS
     for func, args in expression.filters:
         if getattr(func, "_filter_name", "") != "floatformat" or not args:
             continue
         _is_var, arg = args[0]
         literal = arg.literal if isinstance(arg, Variable) else arg
         digits = "" if literal is None else str(literal).rstrip("gu")
-        if not digits.lstrip("-").isdigit() or abs(int(digits)) > MAX_FLOATFORMAT_DIGITS:
+        if not digits.lstrip("-").isdigit() or abs(int(digits)) > limit:
             return (
-                f"floatformat takes a number of decimal places from -{MAX_FLOATFORMAT_DIGITS} "
-                f"to {MAX_FLOATFORMAT_DIGITS}, written out, e.g. floatformat:1"
+                f"floatformat takes a number of decimal places from -{limit} to {limit}, "
+                "written out, e.g. floatformat:1"
             )
     return None
 
@@ -336,7 +270,7 @@ def _render_problem(template: Template, names: set[str]) -> str | None:
     failure, with the learner it stands for."""
     for who, values in edge_contexts(names, SAMPLE_CONTEXT):
         try:
-            _bounded_render(template, Context(values, autoescape=False))
+            render_limits.bounded_render(template, Context(values, autoescape=False))
         except RenderError as exc:
             return f"cannot be rendered for {who}: {exc}"
     return None
@@ -392,12 +326,12 @@ def _context(values: Mapping[str, object] | Values) -> Context:
 
 def render_subject(source: str, values: Mapping[str, object] | Values) -> str:
     """A header line: no escaping (it is not HTML), and no CR/LF (header injection)."""
-    rendered = _bounded_render(_compile(source), _context(values))
+    rendered = render_limits.bounded_render(_compile(source), _context(values))
     return " ".join(rendered.split())
 
 
 def render_text(source: str, values: Mapping[str, object] | Values) -> str:
-    return _bounded_render(_compile(source), _context(values)).strip()
+    return render_limits.bounded_render(_compile(source), _context(values)).strip()
 
 
 def render_html(source: str, values: Mapping[str, object] | Values) -> str:

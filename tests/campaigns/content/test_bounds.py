@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from campaigns.content import emails, templating
+from campaigns.content import emails, render_limits, templating
 from campaigns.models import Audience
 from tests.factories import NOW, CourseProgressFactory, LearnerFactory, StepFactory
 
@@ -77,7 +77,7 @@ def test_rendering_stops_a_template_that_grows_too_big() -> None:
 
 
 def test_rendering_stops_at_the_time_limit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(templating, "MAX_RENDER_SECONDS", 0.0)
+    monkeypatch.setattr(render_limits, "MAX_RENDER_SECONDS", 0.0)
     with pytest.raises(templating.RenderLimitExceeded, match="takes longer than"):
         templating.render_text("{% for a in first_name %}{{ a }}{% endfor %}", {"first_name": "S"})
 
