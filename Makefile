@@ -3,6 +3,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
+# make is the local demo and test bench: what it runs has DEBUG on, unless DEBUG is set. With
+# DEBUG off the settings refuse to start without production values (see README: Production).
+export DEBUG ?= true
 
 .PHONY: run test install lint migrate demo bench bench-import bench-results clean
 

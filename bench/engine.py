@@ -100,6 +100,9 @@ class Run:
             DEBUG="false",
             # Signed links only have to verify within the run.
             SECRET_KEY=self.secret_key,
+            # With DEBUG off the settings want a public https base and named hosts.
+            PUBLIC_BASE_URL="https://bench.example.com",
+            ALLOWED_HOSTS="bench.example.com",
             VAR_DIR=str(self.run_dir / "var"),
             CELERY_BROKER_URL=BROKER_URL,
             CELERY_TASK_ALWAYS_EAGER="false",

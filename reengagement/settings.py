@@ -8,11 +8,13 @@ A bad value stops start-up with a message that names the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import zoneinfo
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -78,17 +80,63 @@ def env_json(name: str) -> dict[str, Any]:
     return value
 
 
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = env_str("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY is required when DEBUG is off")
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
+def is_local_host(host: str) -> bool:
+    """localhost, *.localhost, a loopback or unspecified address (127.0.0.1, ::1, 0.0.0.0)."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+# Off unless turned on: `make run`, the Procfile and the test suite turn it on for local work.
+DEBUG = env_bool("DEBUG", False)
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
+SECRET_KEY = env_str("SECRET_KEY") or (DEVELOPMENT_SECRET_KEY if DEBUG else "")
 # Old keys still verify signed links (unsubscribe links must work for months after a rotation).
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", LOCAL_HOSTS)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "http://localhost:8000").rstrip("/")
+
+
+def production_problems() -> list[str]:
+    """What makes these settings unfit to serve learners with DEBUG off, each naming its
+    variable; empty when nothing does."""
+    problems: list[str] = []
+    if not SECRET_KEY:
+        problems.append("SECRET_KEY is required when DEBUG is off")
+    elif SECRET_KEY == DEVELOPMENT_SECRET_KEY:
+        problems.append(
+            "SECRET_KEY is the development key from the source code; set a long random one"
+        )
+    if DEVELOPMENT_SECRET_KEY in SECRET_KEY_FALLBACKS:
+        # Anyone could sign links with it: unsubscribe others, forge clicks.
+        problems.append("SECRET_KEY_FALLBACKS holds the development key from the source code")
+    base = urlsplit(PUBLIC_BASE_URL)
+    if base.scheme != "https":
+        problems.append(
+            f"PUBLIC_BASE_URL must be an https:// URL when DEBUG is off, not {PUBLIC_BASE_URL!r}"
+        )
+    elif is_local_host(base.hostname or "localhost"):
+        problems.append(
+            f"PUBLIC_BASE_URL points at this machine ({PUBLIC_BASE_URL!r}); set the public "
+            "address the links in emails lead to"
+        )
+    if "ALLOWED_HOSTS" not in os.environ or ALLOWED_HOSTS == LOCAL_HOSTS:
+        problems.append(
+            "ALLOWED_HOSTS must name this site's host names when DEBUG is off "
+            "(it is left at its local default)"
+        )
+    return problems
+
+
+if not DEBUG and (_problems := production_problems()):
+    raise ImproperlyConfigured("; ".join(_problems))
 # Where a CTA leads when a learner has no course deep link.
 LMS_URL = env_str("LMS_URL", "https://lms.example.com/")
 
@@ -105,6 +153,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "anymail",
+    "axes",
     "learners",
     "campaigns",
 ]
@@ -121,7 +170,25 @@ MIDDLEWARE = [
     # ESP webhooks (/anymail/…): store a post's events in one statement, 401/403 on bad
     # credentials, the SNS topic allow-list.
     "campaigns.feedback.esp_events.EspWebhookMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its own answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Failed admin logins are counted by django-axes per username and per address: after
+# AXES_FAILURE_LIMIT in a row the username is locked for AXES_COOLOFF_HOURS from any address
+# (guessing one password from many machines gains nothing), and so is an address trying many
+# usernames. `python manage.py axes_reset_username NAME` / `axes_reset_ip IP` unlock early.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("AXES_COOLOFF_HOURS", 1)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# How many proxies in front append to X-Forwarded-For; 0 trusts only the connection's address.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+AXES_CLIENT_IP_CALLABLE = "reengagement.client_ip.client_ip"
 
 ROOT_URLCONF = "reengagement.urls"
 WSGI_APPLICATION = "reengagement.wsgi.application"
@@ -281,10 +348,21 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }
 
-if not DEBUG:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", True)
-    CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", True)
+# HTTPS. Behind a TLS proxy Django learns that a request came over https from one header the
+# proxy sets (and must strip from what clients send); empty turns the header off.
+_proxy_header = env_str("SECURE_PROXY_SSL_HEADER", "" if DEBUG else "HTTP_X_FORWARDED_PROTO")
+_proxy_header = _proxy_header.strip().upper().replace("-", "_")
+if _proxy_header and not _proxy_header.startswith("HTTP_"):
+    _proxy_header = f"HTTP_{_proxy_header}"
+SECURE_PROXY_SSL_HEADER = (_proxy_header, "https") if _proxy_header else None
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# HSTS is remembered by browsers for its whole duration, and with subdomains or preload for
+# every site on the domain: it is turned on deliberately, never by default.
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 
 
 # django-import-export: a bad row never rolls back the good ones (rows are reported instead).

@@ -4,6 +4,24 @@ A thin UI: actions and views check permissions, call :mod:`campaigns.building`'s
 blueprint or selectors, and report what happened.
 """
 
-from campaigns.admin import campaigns, feedback, incentives, outbox, results, segments, steps
+from campaigns.admin import (
+    campaigns,
+    feedback,
+    incentives,
+    outbox,
+    results,
+    segments,
+    steps,
+    tokens,
+)
 
-__all__ = ["campaigns", "feedback", "incentives", "outbox", "results", "segments", "steps"]
+__all__ = [
+    "campaigns",
+    "feedback",
+    "incentives",
+    "outbox",
+    "results",
+    "segments",
+    "steps",
+    "tokens",
+]

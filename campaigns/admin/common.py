@@ -29,6 +29,10 @@ def variables_panel() -> SafeString:
         "insert a value. Tags: <code>if</code>, <code>for</code>, <code>firstof</code>, "
         "<code>with</code>; filters such as <code>|default:'…'</code> and "
         "<code>|lower</code>. Anything else is refused when you save.</p>"
+        "<p>Formatting: the text is plain. A blank line starts a new paragraph and a single "
+        "line break stays a line break; nothing else is formatted. What you type shows as "
+        "typed (<code>&lt;b&gt;</code> stays <code>&lt;b&gt;</code>), and links cannot be "
+        "typed: the button is the email's one link.</p>"
         '<ul class="template-variables-list">{}</ul></div>',
         items,
     )

@@ -20,7 +20,7 @@ from campaigns.building.forms import (
     StepForm,
     VariantForm,
 )
-from campaigns.content import emails
+from campaigns.content import emails, templating
 from campaigns.models import Audience, Step, Variant
 from learners.models import Learner
 
@@ -149,9 +149,18 @@ class StepAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         variant, audience, learner = self._preview_choice(form, step)
         rendered = None
         if learner is not None:
-            rendered = emails.render_preview(
-                step=step, variant=variant, audience=audience, learner=learner, now=timezone.now()
-            )
+            try:
+                rendered = emails.render_preview(
+                    step=step,
+                    variant=variant,
+                    audience=audience,
+                    learner=learner,
+                    now=timezone.now(),
+                )
+            except templating.RenderError as exc:
+                self.message_user(
+                    request, f"This email cannot be rendered for {learner}: {exc}", messages.ERROR
+                )
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,

@@ -13,8 +13,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from campaigns.building import checks
 from campaigns.content import templating
-from campaigns.models import Campaign, CtaTarget, Segment, Step, Variant
+from campaigns.models import Campaign, CtaTarget, Incentive, Segment, Step, Variant
 from learners.models import Course
 
 # ModelForm is generic only in django-stubs (subscripting it at runtime would need
@@ -50,7 +51,44 @@ def check_templates(form: forms.ModelForm[Any], fields: tuple[str, ...]) -> None
             form.add_error(name, exc)
 
 
+# What the editor says under every body: the copy is plain text, nothing else is formatted.
+BODY_HELP = (
+    "Plain text. A blank line starts a new paragraph and a single line break stays a line "
+    "break; nothing else is formatted. Everything shows exactly as typed, <, > and & included, "
+    "so HTML and Markdown appear as written. Links cannot be typed: the button below the text "
+    "is the email's one link."
+)
+
+
+def check_cta_url(form: forms.ModelForm[Any]) -> None:
+    """Refuse a CTA URL that a browser would not follow from our redirect."""
+    url = form.cleaned_data.get("cta_url") or ""
+    problem = checks.cta_url_problem(url)
+    if problem:
+        form.add_error("cta_url", f"The CTA URL {problem}.")
+
+
+def check_headers(form: forms.BaseForm, fields: tuple[str, ...]) -> None:
+    """Refuse line breaks in what goes into a header: sender name, address and reply-to."""
+    for name in fields:
+        value = form.cleaned_data.get(name) or ""
+        problem = checks.header_problem(value)
+        if problem:
+            label = str(form.fields[name].label or name)
+            form.add_error(name, f"{label} {problem}.")
+
+
+def check_no_links(form: forms.BaseForm, fields: tuple[str, ...]) -> None:
+    """Refuse a typed link in staff text that reaches emails as it is."""
+    for name in fields:
+        problem = checks.link_problem(form.cleaned_data.get(name) or "")
+        if problem:
+            label = str(form.fields[name].label or name)
+            form.add_error(name, f"{label} {problem}.")
+
+
 def _check_cta_url(form: forms.ModelForm[Any]) -> None:
+    check_cta_url(form)
     if form.cleaned_data.get("cta_target") == CtaTarget.URL and not form.cleaned_data.get(
         "cta_url"
     ):
@@ -93,6 +131,7 @@ class StepForm(forms.ModelForm):  # type: ignore[type-arg]
             "body": forms.Textarea(attrs={"rows": 7, "cols": 70}),
             "manager_body": forms.Textarea(attrs={"rows": 5, "cols": 70}),
         }
+        help_texts = {"body": BODY_HELP, "manager_body": BODY_HELP}
 
     def clean(self) -> dict[str, Any]:
         super().clean()
@@ -122,11 +161,13 @@ class VariantForm(forms.ModelForm):  # type: ignore[type-arg]
             "delay_hours",
         ]
         widgets = {"body": forms.Textarea(attrs={"rows": 4, "cols": 50})}
+        help_texts = {"body": BODY_HELP}
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
         check_templates(self, self.template_fields)
+        check_cta_url(self)
         # A variant's empty target falls back to the step's, which may be a URL already.
         if cleaned.get("cta_target") == CtaTarget.URL and not cleaned.get("cta_url"):
             step = cleaned.get("step") or getattr(self.instance, "step", None)
@@ -176,6 +217,7 @@ class CampaignForm(forms.ModelForm):  # type: ignore[type-arg]
             "postal_address": forms.Textarea(attrs={"rows": 3, "cols": 50}),
             "description": forms.Textarea(attrs={"rows": 2, "cols": 70}),
         }
+        help_texts = {"welcome_back_body": BODY_HELP}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -189,6 +231,8 @@ class CampaignForm(forms.ModelForm):  # type: ignore[type-arg]
         super().clean()
         cleaned = self.cleaned_data
         check_templates(self, self.template_fields)
+        check_headers(self, ("from_name", "from_email", "reply_to"))
+        check_no_links(self, ("postal_address",))
         return cleaned
 
 
@@ -251,6 +295,25 @@ class BlueprintForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3, "cols": 50}),
         help_text="Shown in every email's footer; the law asks for it.",
     )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        check_headers(self, ("from_name", "from_email"))
+        check_no_links(self, ("postal_address",))
+        return cleaned
+
+
+class IncentiveForm(forms.ModelForm):  # type: ignore[type-arg]
+    """An incentive's text goes into emails as it is typed, so it may not carry a link."""
+
+    class Meta:
+        model = Incentive
+        fields = ["kind", "title", "description", "value", "expires_in_days"]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        check_no_links(self, ("title", "description", "value"))
+        return cleaned
 
 
 class PreviewForm(forms.Form):

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.text import slugify
 
+from campaigns.building import checks
 from campaigns.content import emails, templating
 from campaigns.models import Audience, Campaign, CtaTarget, Enrollment, Send, Step, Variant
 from learners.models import Learner
@@ -45,6 +46,8 @@ def _step_problems(step: Step) -> list[str]:
         problems.append(f"{where}: needs a subject, a body and a CTA label")
     if step.cta_target == CtaTarget.URL and not step.cta_url:
         problems.append(f"{where}: the CTA leads to a URL but no URL is set")
+    if problem := checks.cta_url_problem(step.cta_url):
+        problems.append(f"{where}: the CTA URL {problem}")
     if step.audience in (Audience.MANAGER, Audience.BOTH):
         for field in ("manager_subject", "manager_body", "manager_script"):
             problems += _template_problems(
@@ -70,6 +73,8 @@ def _variant_problems(where: str, variant: Variant, step: Step) -> list[str]:
     target = variant.cta_target or step.cta_target
     if target == CtaTarget.URL and not (variant.cta_url or step.cta_url):
         problems.append(f"{label}: the CTA leads to a URL but no URL is set")
+    if problem := checks.cta_url_problem(variant.cta_url):
+        problems.append(f"{label}: the CTA URL {problem}")
     return problems
 
 
@@ -79,11 +84,28 @@ def campaign_problems(campaign: Campaign) -> list[str]:
     An empty list means it may be launched.
     """
     problems: list[str] = []
-    steps = list(campaign.steps.prefetch_related("variants").order_by("position"))
+    steps = list(
+        campaign.steps.select_related("incentive").prefetch_related("variants").order_by("position")
+    )
     if not steps:
         problems.append("The campaign has no steps; add at least one email.")
     if not campaign.from_email:
         problems.append("No sender address: fill in “From email”.")
+    for field, label in (
+        ("from_name", "From name"),
+        ("from_email", "From email"),
+        ("reply_to", "Reply-to"),
+    ):
+        if problem := checks.header_problem(getattr(campaign, field)):
+            problems.append(f"{label} {problem}.")
+    if problem := checks.link_problem(campaign.postal_address):
+        problems.append(f"Postal address {problem}.")
+    for incentive in {s.incentive for s in steps if s.incentive} | (
+        {campaign.welcome_back_incentive} if campaign.welcome_back_incentive else set()
+    ):
+        for field in ("title", "description", "value"):
+            if problem := checks.link_problem(getattr(incentive, field)):
+                problems.append(f"Incentive “{incentive.title}”, {field}: {problem}.")
     if not campaign.postal_address.strip():
         # The law (CAN-SPAM, and most ESPs' terms) wants it in every email's footer.
         problems.append("No postal address: every email's footer must show one.")
@@ -227,9 +249,12 @@ def send_test_email(
     """
     if not to:
         raise ValidationError("Your user account has no email address to send the test to.")
-    rendered = emails.render_preview(
-        step=step, variant=variant, audience=audience, learner=learner, now=now, to=to
-    )
+    try:
+        rendered = emails.render_preview(
+            step=step, variant=variant, audience=audience, learner=learner, now=now, to=to
+        )
+    except templating.RenderError as exc:
+        raise ValidationError(f"This email cannot be rendered for {learner}: {exc}") from exc
     message = rendered.as_message()
     message.subject = TEST_SUBJECT_PREFIX + rendered.subject
     message.send()

@@ -307,7 +307,7 @@ def render(
     )
     html = render_to_string(
         "emails/message-body.html",
-        # render_html escapes every value and adds only <p>/<br>.
+        # render_html escapes everything, typed text and values alike, and adds only <p>/<br>.
         {**layout, "body": mark_safe(templating.render_html(content.body, values))},  # noqa: S308
     )
     headers = {

@@ -5,22 +5,58 @@ flat dict of plain values below: no model instances, no attribute lookups, no ``
 ``include``, ``extends``, ``|safe`` or ``autoescape off``. Templates are checked when staff save
 them (:func:`validate_template`) and rendered by :func:`render_subject`, :func:`render_text`
 and :func:`render_html`.
+
+Saving renders the template against edge values of every variable it uses (see
+:mod:`campaigns.content.edge_values`), so what saves also renders for every learner. Rendering
+is bounded (:mod:`campaigns.content.render_limits`): loops count their rounds and output, and a
+render that runs too long or grows too big stops with :class:`RenderLimitExceeded` instead of
+holding a worker or the preview.
 """
 
 from __future__ import annotations
 
 import enum
 import functools
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.template import Context, Engine, Library, Template, TemplateSyntaxError
-from django.template.base import FilterExpression, Node, Origin, Token, Variable, tag_re
+from django.template.base import (
+    FilterExpression,
+    Node,
+    Origin,
+    Token,
+    Variable,
+    tag_re,
+)
 from django.template.defaultfilters import register as default_filters
 from django.template.defaulttags import ForNode, WithNode
 from django.template.defaulttags import register as default_tags
 from django.utils.html import linebreaks
+
+from campaigns.content import render_limits
+from campaigns.content.edge_values import edge_contexts
+from campaigns.content.render_limits import (
+    MAX_FLOATFORMAT_DIGITS,
+    MAX_SOURCE_CHARS,
+    RenderError,
+    RenderLimitExceeded,
+)
+
+__all__ = [
+    "SAMPLE_CONTEXT",
+    "VARIABLES",
+    "RenderError",
+    "RenderLimitExceeded",
+    "Values",
+    "find_link",
+    "render_html",
+    "render_subject",
+    "render_text",
+    "validate_template",
+]
 
 # Every variable a template may use, with what staff see next to the editor.
 VARIABLES: dict[str, str] = {
@@ -36,7 +72,6 @@ VARIABLES: dict[str, str] = {
     "manager_first_name": "Their manager's first name",
     "finish_by": "A suggested date to finish by (a week from the email), e.g. Friday 4 December",
     "cta_label": "The button's label",
-    "cta_url": "The tracked link behind the button",
     "incentive_title": "The incentive's title, e.g. Comeback badge",
     "incentive_description": "What the incentive is",
     "incentive_value": "The incentive's value, e.g. a code or a cohort name",
@@ -58,7 +93,6 @@ SAMPLE_CONTEXT: dict[str, str | int] = {
     "manager_first_name": "Alex",
     "finish_by": "Friday 4 December",
     "cta_label": "Resume where you stopped",
-    "cta_url": "https://lms.example.com/courses/dpe/module-3",
     "incentive_title": "Comeback badge",
     "incentive_description": "A badge on your profile for getting back on track",
     "incentive_value": "",
@@ -101,9 +135,9 @@ engine = _LockedEngine(libraries={}, debug=False)
 engine.template_builtins = [library]
 
 
-def _variables(obj: Any, depth: int = 0) -> Iterator[Variable]:
-    """Every variable hanging off a node: its expressions, filter arguments and, for ``if``,
-    the nested operator tree of its conditions."""
+def _expressions(obj: Any, depth: int = 0) -> Iterator[Variable | FilterExpression]:
+    """Every variable and filter expression hanging off a node: its expressions, filter
+    arguments and, for ``if``, the nested operator tree of its conditions."""
     if depth > 12 or obj is None or isinstance(obj, str | int | float | bool | Node):
         return
     # Tokens, origins, enums, classes and functions hold no template variables, and walking
@@ -113,19 +147,20 @@ def _variables(obj: Any, depth: int = 0) -> Iterator[Variable]:
     if isinstance(obj, Variable):
         yield obj
     elif isinstance(obj, FilterExpression):
-        yield from _variables(obj.var, depth + 1)
+        yield obj
+        yield from _expressions(obj.var, depth + 1)
         for _func, args in obj.filters:
             for _is_var, arg in args:
-                yield from _variables(arg, depth + 1)
+                yield from _expressions(arg, depth + 1)
     elif isinstance(obj, list | tuple):
         for item in obj:
-            yield from _variables(item, depth + 1)
+            yield from _expressions(item, depth + 1)
     elif isinstance(obj, dict):
         for item in obj.values():
-            yield from _variables(item, depth + 1)
+            yield from _expressions(item, depth + 1)
     elif hasattr(obj, "__dict__"):
         for item in vars(obj).values():
-            yield from _variables(item, depth + 1)
+            yield from _expressions(item, depth + 1)
 
 
 def _names_defined_by(node: Node) -> set[str]:
@@ -152,14 +187,23 @@ def _unclosed_tag(source: str) -> str | None:
 
 @functools.lru_cache(maxsize=2048)
 def _compile(source: str) -> Template:
-    return engine.from_string(source)
+    return render_limits.meter_loops(engine.from_string(source))
 
 
-def validate_template(source: str, *, field: str = "template") -> None:
-    """Refuse a template that does not parse or reaches beyond the allowed variables.
+# A link typed into the copy would reach the learner without the signed click redirect (mail
+# clients turn a typed address into a link), and would be a second call to action.
+_LINK_RE = re.compile(r"(?i)[a-z][a-z0-9+.-]*://|\bwww\.|\bmailto:")
 
-    The message names the problem and, where it can, the line.
-    """
+
+def find_link(text: str) -> str | None:
+    """The start of a link typed into ``text`` (``https://``, ``www.``, ``mailto:``), or None."""
+    match = _LINK_RE.search(text)
+    return match.group(0) if match else None
+
+
+def _syntax_problem(source: str) -> tuple[Template | None, str | None]:
+    if len(source) > MAX_SOURCE_CHARS:
+        return None, f"at most {MAX_SOURCE_CHARS:,} characters ({len(source):,} now)"
     try:
         template = _compile(source)
     except TemplateSyntaxError as exc:
@@ -168,33 +212,95 @@ def validate_template(source: str, *, field: str = "template") -> None:
             message += " — only these tags may be used: " + ", ".join(_ALLOWED_TAGS)
         elif "Invalid filter" in message:
             message += " — only these filters may be used: " + ", ".join(_ALLOWED_FILTERS)
-        raise ValidationError(f"{field}: {message}", code="template_syntax") from None
+        return None, message
     unclosed = _unclosed_tag(source)
     if unclosed:
-        raise ValidationError(f"{field}: {unclosed}", code="template_syntax")
+        return None, unclosed
+    return template, None
 
+
+def _floatformat_problem(expression: FilterExpression) -> str | None:
+    limit = MAX_FLOATFORMAT_DIGITS
+    for func, args in expression.filters:
+        if getattr(func, "_filter_name", "") != "floatformat" or not args:
+            continue
+        _is_var, arg = args[0]
+        literal = arg.literal if isinstance(arg, Variable) else arg
+        digits = "" if literal is None else str(literal).rstrip("gu")
+        if not digits.lstrip("-").isdigit() or abs(int(digits)) > limit:
+            return (
+                f"floatformat takes a number of decimal places from -{limit} to {limit}, "
+                "written out, e.g. floatformat:1"
+            )
+    return None
+
+
+def _names_and_problems(template: Template) -> tuple[set[str], list[str]]:
+    """The allowed variables a template uses, and what it uses that it may not."""
     nodes = template.nodelist.get_nodes_by_type(Node)
     local_names: set[str] = set()
     for node in nodes:
         local_names |= _names_defined_by(node)
+    used: set[str] = set()
     problems: list[str] = []
     for node in nodes:
-        for var in _variables(vars(node)):
-            if var.lookups is None:
+        for expression in _expressions(vars(node)):
+            if isinstance(expression, FilterExpression):
+                problems += filter(None, [_floatformat_problem(expression)])
+                continue
+            if expression.lookups is None:
                 continue  # a literal such as "yes" or 3
-            name = var.lookups[0]
-            if len(var.lookups) > 1:
+            name = expression.lookups[0]
+            if len(expression.lookups) > 1:
                 problems.append(
-                    f"“{var.var}” looks inside a value; use plain names such as {{{{ {name} }}}}"
+                    f"“{expression.var}” looks inside a value; use plain names such as "
+                    f"{{{{ {name} }}}}"
                 )
-            elif name not in VARIABLES and name not in local_names:
+            elif name == "cta_url":
+                problems.append("the button is the email's one link; {{ cta_url }} cannot be used")
+            elif name in VARIABLES:
+                used.add(name)
+            elif name not in local_names:
                 problems.append(f"unknown variable “{name}”")
+    return used, list(dict.fromkeys(problems))
+
+
+def _render_problem(template: Template, names: set[str]) -> str | None:
+    """Render for the sample learner and for edge values of every variable in use; the first
+    failure, with the learner it stands for."""
+    for who, values in edge_contexts(names, SAMPLE_CONTEXT):
+        try:
+            render_limits.bounded_render(template, Context(values, autoescape=False))
+        except RenderError as exc:
+            return f"cannot be rendered for {who}: {exc}"
+    return None
+
+
+def validate_template(source: str, *, field: str = "template") -> None:
+    """Refuse a template that does not parse, reaches beyond the allowed variables, carries a
+    link of its own, or fails or runs away for some learner's values.
+
+    The message names the problem and, where it can, the line or the value.
+    """
+    template, syntax = _syntax_problem(source)
+    if template is None:
+        raise ValidationError(f"{field}: {syntax}", code="template_syntax")
+    names, problems = _names_and_problems(template)
     if problems:
-        unique = list(dict.fromkeys(problems))
+        message = f"{field}: " + "; ".join(problems)
+        if any("variable" in p or "looks inside" in p for p in problems):
+            message += ". Available: " + ", ".join(VARIABLES)
+        raise ValidationError(message, code="template_variable")
+    link = find_link(source)
+    if link:
         raise ValidationError(
-            f"{field}: " + "; ".join(unique) + ". Available: " + ", ".join(VARIABLES),
-            code="template_variable",
+            f"{field}: “{link}” starts a link; the button is the email's one link, "
+            "so the text cannot carry another",
+            code="template_link",
         )
+    failure = _render_problem(template, names)
+    if failure:
+        raise ValidationError(f"{field}: {failure}", code="template_render")
 
 
 class Values:
@@ -211,26 +317,26 @@ class Values:
             else:
                 raise TypeError(f"template context value {key!r} must be plain text or a number")
         self.plain = Context(flat, autoescape=False)
-        self.html = Context(flat, autoescape=True)
 
 
-def _context(values: Mapping[str, object] | Values, *, autoescape: bool) -> Context:
+def _context(values: Mapping[str, object] | Values) -> Context:
     prepared = values if isinstance(values, Values) else Values(values)
-    return prepared.html if autoescape else prepared.plain
+    return prepared.plain
 
 
 def render_subject(source: str, values: Mapping[str, object] | Values) -> str:
     """A header line: no escaping (it is not HTML), and no CR/LF (header injection)."""
-    rendered = _compile(source).render(_context(values, autoescape=False))
+    rendered = render_limits.bounded_render(_compile(source), _context(values))
     return " ".join(rendered.split())
 
 
 def render_text(source: str, values: Mapping[str, object] | Values) -> str:
-    return _compile(source).render(_context(values, autoescape=False)).strip()
+    return render_limits.bounded_render(_compile(source), _context(values)).strip()
 
 
 def render_html(source: str, values: Mapping[str, object] | Values) -> str:
-    """The body as HTML paragraphs; every value is escaped."""
-    rendered = _compile(source).render(_context(values, autoescape=True)).strip()
-    # The rendered text is already escaped; linebreaks() only adds <p>/<br>.
-    return linebreaks(rendered, autoescape=False)
+    """The body as HTML paragraphs. Everything is escaped, the values and the text staff typed
+    alike: "Press <Save>" reads as typed, and no tag, link or image can come from the copy.
+    Blank lines make paragraphs and single line breaks stay line breaks; nothing else is
+    formatted."""
+    return linebreaks(render_text(source, values), autoescape=True)

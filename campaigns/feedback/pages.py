@@ -3,11 +3,15 @@ one function in :mod:`campaigns.feedback.subscriptions`."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from django import forms
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -22,11 +26,35 @@ class _Redirect(HttpResponseRedirect):
     allowed_schemes = ["http", "https", "mailto"]
 
 
+# The pages load nothing but their own stylesheet and post only to themselves; nothing may frame
+# them. A page that names a learner's address must not stay in a shared or browser cache.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+View = Callable[..., HttpResponse]
+
+
+def private_page(view: View) -> View:
+    """Answer with ``Cache-Control: no-store`` (and friends) and the pages' CSP."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        add_never_cache_headers(response)
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+    return wrapper
+
+
 def _invalid(request: HttpRequest) -> HttpResponse:
     return render(request, "pages/invalid-link.html", status=404)
 
 
 @require_http_methods(["GET", "HEAD"])
+@private_page
 def click(request: HttpRequest, token: str) -> HttpResponse:
     try:
         send_id = links.read_token(token, salt=links.SALT_CLICK)["s"]
@@ -47,6 +75,7 @@ def click(request: HttpRequest, token: str) -> HttpResponse:
 # mail scanners follow links.
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
+@private_page
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     try:
         value = links.read_token(token, salt=links.SALT_UNSUBSCRIBE)
@@ -67,6 +96,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
+@private_page
 def manager_optout(request: HttpRequest, token: str) -> HttpResponse:
     try:
         manager = Manager.objects.get(
@@ -101,6 +131,7 @@ class SurveyForm(forms.Form):
 # The survey is reached from an email link; the token, not a cookie, says who is answering.
 @csrf_exempt
 @require_http_methods(["GET", "HEAD", "POST"])
+@private_page
 def survey(request: HttpRequest, token: str) -> HttpResponse:
     try:
         value = links.read_token(token, salt=links.SALT_SURVEY)

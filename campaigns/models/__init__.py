@@ -1,10 +1,11 @@
 """Models of the campaigns app, one module per stage: building, outbox, feedback, events,
-results.
+results, and access (API tokens).
 
 Everything is re-exported here, so ``campaigns.models.Send`` and the migrations' references
 (``campaigns.models.default_weekdays``) keep working.
 """
 
+from .access import ApiToken
 from .building import (
     Audience,
     Campaign,
@@ -21,6 +22,7 @@ from .outbox import Enrollment, PassLock, Send
 from .results import CampaignResult, WinnerApplied
 
 __all__ = [
+    "ApiToken",
     "Audience",
     "BounceClass",
     "Campaign",

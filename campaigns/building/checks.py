@@ -1,0 +1,66 @@
+"""Checks on what staff type that ends up in a header or behind a redirect.
+
+The forms use them when staff save and the launch check uses them again for every campaign,
+step and variant, so that a value stored some other way cannot slip through either.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from urllib.parse import urlsplit
+
+from django.core.exceptions import DisallowedRedirect
+from django.http import HttpResponseRedirect
+
+from campaigns.content import links, templating
+
+# A learner's button leads to a web page; only the manager's copy opens a ready-to-send email,
+# and that link is built by the product, never typed.
+CTA_SCHEMES = ("https", "http")
+
+
+def header_problem(value: str) -> str | None:
+    """Why ``value`` cannot go into an email header (sender name, address, reply-to), or None.
+
+    A line break would end the header and start another one (``Bcc: …``).
+    """
+    if "\r" in value or "\n" in value:
+        return "cannot contain a line break"
+    if any(unicodedata.category(char) == "Cc" for char in value):
+        return "cannot contain control characters"
+    return None
+
+
+def cta_url_problem(url: str) -> str | None:
+    """Why a browser would not follow a redirect to ``url`` as a CTA, or None."""
+    if not url:
+        return None
+    if any(char.isspace() or unicodedata.category(char) == "Cc" for char in url):
+        return "cannot contain spaces, line breaks or control characters"
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as exc:
+        return f"is not a valid URL ({exc})"
+    if parts.scheme.lower() not in CTA_SCHEMES:
+        return f"must start with https:// or http://, not “{parts.scheme or url}”"
+    if not parts.hostname:
+        return "needs a host name after https://"
+    if parts.username is not None or parts.password is not None:
+        return "cannot carry a user name or password: browsers warn about or refuse such links"
+    tracked = links.with_utm(url, source="check", campaign="check", content="check")
+    try:
+        HttpResponseRedirect(tracked)
+    except DisallowedRedirect as exc:
+        return f"cannot be redirected to ({exc})"
+    return None
+
+
+def link_problem(text: str) -> str | None:
+    """Why staff text that reaches an email as it is (postal address, an incentive's title,
+    description or value) cannot be saved, or None: mail clients turn a typed address into a
+    link that would bypass the click redirect and be a second call to action."""
+    link = templating.find_link(text)
+    if link:
+        return f"cannot carry a link (“{link}”): the button is the email's one link"
+    return None
