@@ -28,11 +28,9 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from campaigns.models import Campaign
 from learners.models import ActivityEvent
 
 MODULE_COMPLETED = ActivityEvent.Kind.MODULE_COMPLETED.value
-EARLIEST = "(SELECT MIN(e0.enrolled_at) FROM campaigns_enrollment e0 WHERE e0.campaign_id = %s)"
 
 
 @dataclass(frozen=True)
@@ -54,17 +52,22 @@ class Dialect:
         """SQL: ``a`` is at or before ``b``."""
         return f"{a} <= {b}" if self.postgres else f"julianday({a}) <= julianday({b})"
 
-    def within_days(self, moment: str, start: str, days: int) -> str:
-        """SQL: ``moment`` is at most ``days`` days after ``start``."""
+    def within_days(self, moment: str, start: str, days: str) -> str:
+        """SQL: ``moment`` is at most ``days`` (an integer expression) days after ``start``."""
         if self.postgres:
-            return f"{moment} <= {start} + make_interval(days => {int(days)})"
-        return f"julianday({moment}) <= julianday({start}) + {int(days)}"
+            return f"{moment} <= {start} + make_interval(days => {days})"
+        return f"julianday({moment}) <= julianday({start}) + {days}"
 
-    def closed(self, start: str, days: int, moment: str) -> str:
+    def closed(self, start: str, days: str, moment: str) -> str:
         """SQL: ``days`` days after ``start`` is at or before ``moment``."""
         if self.postgres:
-            return f"{start} + make_interval(days => {int(days)}) <= {moment}"
-        return f"julianday({start}) + {int(days)} <= julianday({moment})"
+            return f"{start} + make_interval(days => {days}) <= {moment}"
+        return f"julianday({start}) + {days} <= julianday({moment})"
+
+    def listed(self, item: str, csv: str) -> str:
+        """SQL: ``item`` is one of the comma-separated values in ``csv`` (spaces ignored)."""
+        find = "strpos" if self.postgres else "instr"
+        return f"{find}(',' || replace({csv}, ' ', '') || ',', ',' || {item} || ',') > 0"
 
     def whole_days(self, start: str, end: str) -> str:
         """SQL: whole days from ``start`` to a later ``end`` (an integer)."""
@@ -82,71 +85,73 @@ def adapt(moment: dt.datetime) -> object:
     return connection.ops.adapt_datetimefield_value(moment)
 
 
-def outcome_sql(*, campaign: Campaign, now: dt.datetime) -> tuple[str, list[Any]]:
-    """The per-enrollment outcome relation, as SQL and parameters for a ``WITH o AS (…)``.
+def outcome_sql(*, campaign_ids: list[int], now: dt.datetime) -> tuple[str, list[Any]]:
+    """The per-enrollment outcome relation of the campaigns ``campaign_ids``, as SQL and
+    parameters for a ``WITH base AS (…)``; each enrollment is judged by its own campaign's
+    goal window and activity kinds.
 
-    Columns: ``id``, ``learner_id``, ``is_holdout``, ``status``, ``enrolled_at``,
-    ``first_at`` / ``last_at`` (first and last counted activity in the window, NULL when none:
-    *reactivated* is ``first_at IS NOT NULL``), ``done_at`` (first module completed in the
-    window), ``window_open`` (1 while the window has not closed at ``now``), ``react_day``
-    (whole days from enrolling to ``first_at``) and ``observed_days`` (whole days of the
-    window seen by ``now``, at most the window); ``react_day`` is added by
-    :func:`with_outcomes`.
+    Columns: ``id``, ``campaign_id``, ``learner_id``, ``is_holdout``, ``status``,
+    ``enrolled_at``, ``first_at`` / ``last_at`` (first and last counted activity in the window,
+    NULL when none: *reactivated* is ``first_at IS NOT NULL``), ``done_at`` (first module
+    completed in the window), ``window_open`` (1 while the window has not closed at ``now``)
+    and ``observed_days`` (whole days of the window seen by ``now``, at most the window);
+    ``react_day`` is added by :func:`with_outcomes`.
     """
     d = dialect()
-    days = int(campaign.goal_window_days)
-    kinds = campaign.goal_activity_kind_list
-    counted = "1 = 1"
-    params: list[Any] = []
-    if kinds:
-        counted = f"ev.kind IN ({', '.join(['%s'] * len(kinds))})"
-        params.extend(kinds)
-    first = f"MIN(CASE WHEN {counted} THEN ev.occurred_at END)"
-    last = f"MAX(CASE WHEN {counted} THEN ev.occurred_at END)"
+    ids = ", ".join(["%s"] * len(campaign_ids)) or "NULL"
+    counted = f"(c.goal_activity_kinds = '' OR {d.listed('ev.kind', 'c.goal_activity_kinds')})"
     at = adapt(now)
     # Only the events inside some window are joined (an inner join, so a learner's older
     # history costs nothing), grouped per enrollment; enrollments without any come from the
-    # outer join below. Events before the campaign's first enrollment cannot count and are
-    # left out before the join.
+    # outer join below. Events before the first enrollment cannot count and are left out
+    # before the join.
+    first_enrolled = "SELECT MIN(e0.enrolled_at) FROM campaigns_enrollment e0"
+    earliest = f"({first_enrolled} WHERE e0.campaign_id IN ({ids}))"
     hits = f"""
-        SELECT e.id AS enrollment_id, {first} AS first_at, {last} AS last_at,
+        SELECT e.id AS enrollment_id,
+               MIN(CASE WHEN {counted} THEN ev.occurred_at END) AS first_at,
+               MAX(CASE WHEN {counted} THEN ev.occurred_at END) AS last_at,
                MIN(CASE WHEN ev.kind = %s THEN ev.occurred_at END) AS done_at
         FROM campaigns_enrollment e
+        JOIN campaigns_campaign c ON c.id = e.campaign_id
         JOIN learners_activityevent ev
           ON ev.learner_id = e.learner_id
          AND {d.later("ev.occurred_at", "e.enrolled_at")}
-         AND {d.within_days("ev.occurred_at", "e.enrolled_at", days)}
-        WHERE e.campaign_id = %s AND {d.not_later("e.enrolled_at", "%s")}
+         AND {d.within_days("ev.occurred_at", "e.enrolled_at", "c.goal_window_days")}
+        WHERE e.campaign_id IN ({ids}) AND {d.not_later("e.enrolled_at", "%s")}
           AND {d.not_later("ev.occurred_at", "%s")}
-          AND {d.later("ev.occurred_at", EARLIEST)}
+          AND {d.later("ev.occurred_at", earliest)}
         GROUP BY e.id
-    """  # noqa: S608 (fixed SQL fragments and integers only; values are parameters)
-    hits_params = [*params, *params, MODULE_COMPLETED, campaign.pk, at, at, campaign.pk]
+    """  # noqa: S608 (fixed SQL fragments only; values are parameters)
+    hits_params = [MODULE_COMPLETED, *campaign_ids, at, at, *campaign_ids]
     # observed_days: whole days since enrolling, capped at the window (the last day counts
     # once the window has closed).
     elapsed = d.whole_days("e.enrolled_at", "%s")
+    window = "c.goal_window_days"
     sql = f"""
-        SELECT e.id, e.learner_id, e.is_holdout, e.status, e.enrolled_at,
+        SELECT e.id, e.campaign_id, e.learner_id, e.is_holdout, e.status, e.enrolled_at,
                h.first_at, h.last_at, h.done_at,
-               CASE WHEN {d.closed("e.enrolled_at", days, "%s")} THEN 0 ELSE 1 END
+               CASE WHEN {d.closed("e.enrolled_at", window, "%s")} THEN 0 ELSE 1 END
                    AS window_open,
-               CASE WHEN {elapsed} > {days} THEN {days} ELSE {elapsed} END AS observed_days
+               CASE WHEN {elapsed} > {window} THEN {window} ELSE {elapsed} END AS observed_days
         FROM campaigns_enrollment e
+        JOIN campaigns_campaign c ON c.id = e.campaign_id
         LEFT JOIN ({hits}) h ON h.enrollment_id = e.id
-        WHERE e.campaign_id = %s AND {d.not_later("e.enrolled_at", "%s")}
-    """  # noqa: S608 (fixed SQL fragments and integers only; values are parameters)
-    return sql, [at, at, at, *hits_params, campaign.pk, at]
+        WHERE e.campaign_id IN ({ids}) AND {d.not_later("e.enrolled_at", "%s")}
+    """  # noqa: S608 (fixed SQL fragments only; values are parameters)
+    return sql, [at, at, at, *hits_params, *campaign_ids, at]
 
 
-def with_outcomes(*, campaign: Campaign, now: dt.datetime, select: str) -> tuple[str, list[Any]]:
+def with_outcomes(
+    *, campaign_ids: list[int], now: dt.datetime, select: str
+) -> tuple[str, list[Any]]:
     """``select`` (which reads the relation ``o``) preceded by the outcome relation.
 
-    ``react_day`` is derived here from ``first_at`` so the relation above stays one grouped
-    join. ``o`` is materialized: a statement that reads it twice (the arms and the funnel)
+    ``o`` is materialized: a statement that reads it twice (the arms and the funnel)
     computes every outcome once.
     """
     d = dialect()
-    inner, params = outcome_sql(campaign=campaign, now=now)
+    inner, params = outcome_sql(campaign_ids=campaign_ids, now=now)
     react_day = d.whole_days("base.enrolled_at", "base.first_at")
     # Fixed fragments built here and by the callers; values are parameters.
     sql = f"""WITH base AS ({inner}),

@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from campaigns.reports import exports
-from campaigns.reports.results import campaign_results
+from campaigns.reports.results import campaign_results, programme_overview
 from tests.campaigns.reports.conftest import activity, campaign, days, enroll, send
 from tests.factories import NOW, StepFactory, VariantFactory
 
@@ -89,3 +89,8 @@ def test_the_command_prints_a_summary_and_names_bad_input():
 
     with pytest.raises(CommandError, match="No campaign with the slug 'nope'"):
         call_command("campaign_results", "nope")
+
+
+def test_an_overview_with_no_campaign_launched_is_empty():
+    campaign(status="draft")
+    assert programme_overview(now=NOW) == []

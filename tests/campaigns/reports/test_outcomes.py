@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from campaigns.models import Enrollment
-from campaigns.reports.results import campaign_results
+from campaigns.reports.results import campaign_results, programme_overview
 from learners.models import ActivityEvent
 from tests.campaigns.reports.conftest import activity, campaign, days, enroll
 from tests.factories import NOW
@@ -95,3 +95,28 @@ def test_the_daily_curve_counts_each_day_among_learners_seen_that_long():
     assert daily[2].treated_rate == pytest.approx(1 / 2)
     assert daily[10].treated_rate == pytest.approx(1 / 2)
     assert daily[10].holdout_rate == 0
+
+
+def test_the_overview_judges_each_campaign_by_its_own_window_and_kinds():
+    short = campaign(goal_window_days=7, goal_activity_kinds="module_completed")
+    long = campaign(goal_window_days=30)
+    for c in (short, long):
+        for day, kind in ((3, "login"), (5, "module_completed"), (20, "login")):
+            e = enroll(c, at=NOW - days(40))
+            activity(e.learner_id, NOW - days(40) + days(day), kind)
+        enroll(c, holdout=True, at=NOW - days(1))
+    lines = {line.campaign.pk: line for line in programme_overview(now=NOW)}
+
+    assert (lines[short.pk].treated.final, lines[short.pk].treated.reactivated) == (3, 1)
+    assert (lines[long.pk].treated.final, lines[long.pk].treated.reactivated) == (3, 3)
+    assert lines[long.pk].holdout.open == 1
+    for c in (short, long):
+        page = campaign_results(campaign=c, now=NOW)
+        for arm in ("treated", "holdout"):
+            seen, full = getattr(lines[c.pk], arm), getattr(page, arm)
+            assert (seen.enrolled, seen.final, seen.reactivated, seen.open) == (
+                full.enrolled,
+                full.final,
+                full.reactivated,
+                full.open,
+            )
