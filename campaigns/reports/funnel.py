@@ -7,9 +7,9 @@ whose outcome is final: their "reactivated" may still grow.
 
 Machine opens (privacy proxies that fetch every image) and bot clicks (link scanners) are not
 people reading: :data:`OPENED_BY_A_PERSON` and :data:`CLICKED_BY_A_PERSON` are the one place
-they are left out. Sends carry no such flag yet, so today they are the plain timestamps; a
-flag on ``Send`` (or on a click table) is excluded by adding its condition there and nowhere
-else.
+they are left out. Feedback keeps every open and click (ESP events, ``Click`` rows) and flags
+the automated ones, but writes ``opened_at`` / ``clicked_at`` on the send for a person's only,
+so these are those timestamps.
 """
 
 from __future__ import annotations
