@@ -246,13 +246,88 @@ def render(
         incentive=content.incentive,
         now=now,
     )
-    send_id = send.pk if send else None
+    target, cta_href = _cta(
+        content=content,
+        context=context,
+        campaign=campaign,
+        learner=learner,
+        course=course,
+        progress=progress,
+        send=send,
+        utm_content=utm_content,
+    )
+    cta_label = templating.render_subject(content.cta_label, context)
+    context["cta_label"] = cta_label
+    context["cta_url"] = cta_href
+    opt_out, unsubscribe_label = _opt_out(
+        audience=audience, learner=learner, manager=manager, send=send
+    )
+    values = templating.Values(context)
+    subject = templating.render_subject(content.subject, values)
+    preheader = templating.render_subject(content.preheader, values) if content.preheader else ""
+    layout: dict[str, Any] = {
+        "subject": subject,
+        "preheader": preheader,
+        "cta_label": cta_label,
+        "cta_href": cta_href,
+        "script": (
+            templating.render_text(content.manager_script, values) if content.manager_script else ""
+        ),
+        "unsubscribe_url": opt_out,
+        "unsubscribe_label": unsubscribe_label,
+        "postal_address": campaign.postal_address,
+        "sender_name": context["sender_name"],
+        "is_manager": audience == Audience.MANAGER,
+        "learner_name": context["full_name"],
+    }
+    text, html = _bodies(content.body, values, layout)
+    return RenderedEmail(
+        subject=subject,
+        preheader=preheader,
+        text=text.strip() + "\n",
+        html=html,
+        from_email=_from_address(campaign),
+        to=to,
+        reply_to=[campaign.reply_to] if campaign.reply_to else [],
+        headers=_headers(opt_out=opt_out, campaign=campaign, send=send),
+        destination_url=target,
+        metadata={"send_id": str(send.pk)} if send else {},
+        tags=[campaign.slug],
+    )
+
+
+def _bodies(body: str, values: templating.Values, layout: dict[str, Any]) -> tuple[str, str]:
+    """The text and HTML parts: the staff-written body inside the project's own layout."""
+    text = render_to_string(
+        "emails/message-body.txt", {**layout, "body": templating.render_text(body, values)}
+    )
+    html = render_to_string(
+        "emails/message-body.html",
+        # render_html escapes everything, typed text and values alike, and adds only <p>/<br>.
+        {**layout, "body": mark_safe(templating.render_html(body, values))},  # noqa: S308
+    )
+    return text, html
+
+
+def _cta(
+    *,
+    content: Content,
+    context: dict[str, Any],
+    campaign: Campaign,
+    learner: Learner,
+    course: Course | None,
+    progress: CourseProgress | None,
+    send: Send | None,
+    utm_content: str,
+) -> tuple[str, str]:
+    """Where the CTA leads (with UTM parameters) and the link in the email: the signed click
+    redirect for a send, the destination itself in a preview."""
     # A preview or test send must not let staff unsubscribe or answer for the sample learner:
     # its links lead to the "link not valid" page.
     # Signing costs time per email; only a survey CTA needs this link.
     survey_link = PREVIEW_LINK
     if send and content.cta_target == CtaTarget.SURVEY:
-        survey_link = links.survey_url(learner_id=learner.pk, send_id=send_id)
+        survey_link = links.survey_url(learner_id=learner.pk, send_id=send.pk)
     target = destination(
         content=content,
         context=context,
@@ -268,48 +343,22 @@ def render(
             campaign=campaign.utm_campaign_value,
             content=utm_content,
         )
-    cta_href = links.click_url(send.pk) if send else target
-    cta_label = templating.render_subject(content.cta_label, context)
-    context["cta_label"] = cta_label
-    context["cta_url"] = cta_href
+    return target, links.click_url(send.pk) if send else target
 
+
+def _opt_out(
+    *, audience: str, learner: Learner, manager: Manager | None, send: Send | None
+) -> tuple[str, str]:
+    """The one-click opt-out for this recipient (managers have a list of their own)."""
     if audience == Audience.MANAGER and manager is not None:
-        opt_out = links.manager_optout_url(manager_id=manager.pk) if send else PREVIEW_LINK
-        unsubscribe_label = "Stop nudges about your team"
-    else:
-        opt_out = (
-            links.unsubscribe_url(learner_id=learner.pk, send_id=send_id) if send else PREVIEW_LINK
-        )
-        unsubscribe_label = "Unsubscribe from these reminders"
+        url = links.manager_optout_url(manager_id=manager.pk) if send else PREVIEW_LINK
+        return url, "Stop nudges about your team"
+    url = links.unsubscribe_url(learner_id=learner.pk, send_id=send.pk) if send else PREVIEW_LINK
+    return url, "Unsubscribe from these reminders"
 
-    values = templating.Values(context)
-    subject = templating.render_subject(content.subject, values)
-    preheader = templating.render_subject(content.preheader, values) if content.preheader else ""
-    script = (
-        templating.render_text(content.manager_script, values) if content.manager_script else ""
-    )
-    layout: dict[str, Any] = {
-        "subject": subject,
-        "preheader": preheader,
-        "cta_label": cta_label,
-        "cta_href": cta_href,
-        "script": script,
-        "unsubscribe_url": opt_out,
-        "unsubscribe_label": unsubscribe_label,
-        "postal_address": campaign.postal_address,
-        "sender_name": context["sender_name"],
-        "is_manager": audience == Audience.MANAGER,
-        "learner_name": context["full_name"],
-    }
-    text = render_to_string(
-        "emails/message-body.txt",
-        {**layout, "body": templating.render_text(content.body, values)},
-    )
-    html = render_to_string(
-        "emails/message-body.html",
-        # render_html escapes everything, typed text and values alike, and adds only <p>/<br>.
-        {**layout, "body": mark_safe(templating.render_html(content.body, values))},  # noqa: S308
-    )
+
+def _headers(*, opt_out: str, campaign: Campaign, send: Send | None) -> dict[str, str]:
+    """RFC 8058 one-click unsubscribe, and a deterministic Message-ID for a real send."""
     headers = {
         "List-Unsubscribe": f"<{opt_out}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -318,20 +367,7 @@ def render(
         headers["List-Unsubscribe"] += f", <mailto:{settings.UNSUBSCRIBE_MAILTO}>"
     if send is not None:
         headers["Message-ID"] = f"<send-{send.pk}.{campaign.slug}@{_message_domain()}>"
-    metadata = {"send_id": str(send.pk)} if send else {}
-    return RenderedEmail(
-        subject=subject,
-        preheader=preheader,
-        text=text.strip() + "\n",
-        html=html,
-        from_email=_from_address(campaign),
-        to=to,
-        reply_to=[campaign.reply_to] if campaign.reply_to else [],
-        headers=headers,
-        destination_url=target,
-        metadata=metadata,
-        tags=[campaign.slug],
-    )
+    return headers
 
 
 def utm_content_for(step: Step | None, variant: Variant | None, kind: str) -> str:
