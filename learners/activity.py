@@ -16,12 +16,8 @@ from django.db import transaction
 from django.db.models import Case, DateTimeField, Q, Value, When
 
 from learners.api.serializers import ActivityEventInSerializer
+from learners.lookups import LOOKUP_CHUNK, UPDATE_CHUNK, chunked, ids_by_external_id
 from learners.models import ActivityEvent, Course, Learner
-
-# Keeps each UPDATE's CASE and IN list to a size every database plans quickly.
-UPDATE_CHUNK = 500
-# Below SQLite's and PostgreSQL's limits on query parameters.
-LOOKUP_CHUNK = 900
 
 
 @dataclass(frozen=True)
@@ -44,23 +40,6 @@ class BatchResult:
     @property
     def all_refused(self) -> bool:
         return bool(self.errors) and not (self.accepted or self.duplicates)
-
-
-def chunked(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    """Slices of ``values`` of at most ``size`` items."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def ids_by_external_id(
-    model: type[Learner] | type[Course], external_ids: Iterable[str]
-) -> dict[str, int]:
-    """Map LMS ids to primary keys for the ones that exist, a few queries for any number."""
-    wanted = sorted(set(external_ids))
-    found: dict[str, int] = {}
-    for chunk in chunked(wanted, LOOKUP_CHUNK):
-        found.update(model.objects.filter(external_id__in=chunk).values_list("external_id", "pk"))
-    return found
 
 
 def existing_event_ids(event_ids: Iterable[str]) -> set[str]:

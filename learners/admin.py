@@ -17,14 +17,12 @@ from import_export.admin import ImportExportModelAdmin
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.results import Result
 
-from learners.imports import summarize
+from learners.imports.activity import ActivityEventResource
+from learners.imports.courses import CourseResource
+from learners.imports.files import summarize
+from learners.imports.learners import LearnerResource
+from learners.imports.progress import CourseProgressResource
 from learners.models import ActivityEvent, Course, CourseProgress, Learner, Manager
-from learners.resources import (
-    ActivityEventResource,
-    CourseProgressResource,
-    CourseResource,
-    LearnerResource,
-)
 
 if TYPE_CHECKING:
     ManagerAdminBase = admin.ModelAdmin[Manager]

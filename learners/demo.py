@@ -15,10 +15,10 @@ from pathlib import Path
 
 from django.db import transaction
 
-from learners.activity import LOOKUP_CHUNK, chunked, ids_by_external_id
+from learners.imports.learners import link_managers_to_learners
+from learners.lookups import LOOKUP_CHUNK, chunked, ids_by_external_id
 from learners.models import ActivityEvent, Course, CourseProgress, Learner, Manager
 from learners.progress import refresh_completion_rates
-from learners.resources import link_managers_to_learners
 
 TEAMS = {
     "Sales": ["EMEA", "North America", "APAC"],

@@ -9,8 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
-from learners.imports import FORMATS, UnreadableFile, import_file
-from learners.resources import RESOURCES
+from learners.imports.files import FORMATS, RESOURCES, UnreadableFile, import_file
 
 
 class _Unterminated:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import tablib
 from django.urls import reverse
 
-from learners.resources import LearnerResource, neutralize_formula
+from learners.imports.learners import LearnerResource
+from learners.imports.widgets import neutralize_formula
 from tests.factories import LearnerFactory, ManagerFactory
 
 DANGEROUS = {

@@ -8,8 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from learners.models import Course, Learner
-
-from .conftest import csv_text
+from tests.learners.conftest import csv_text
 
 GOOD_AND_BAD = csv_text(
     "external_id,email,first_name,time_zone",

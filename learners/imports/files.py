@@ -13,9 +13,21 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from import_export.formats.base_formats import CSV, XLSX
 from import_export.results import Result
 
-from learners.resources import RESOURCES, normalize_header
+from learners.imports.activity import ActivityEventResource
+from learners.imports.base import BaseLearnerDataResource
+from learners.imports.courses import CourseResource
+from learners.imports.learners import LearnerResource
+from learners.imports.progress import CourseProgressResource
+from learners.imports.widgets import normalize_header
 
 FORMATS = {"csv": CSV, "xlsx": XLSX}
+
+RESOURCES: dict[str, type[BaseLearnerDataResource]] = {
+    "learners": LearnerResource,
+    "courses": CourseResource,
+    "progress": CourseProgressResource,
+    "activity": ActivityEventResource,
+}
 
 # Without these a file cannot be matched to anything; every row would fail the same way.
 REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {

@@ -8,8 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from learners.models import Learner
-
-from .conftest import csv_text
+from tests.learners.conftest import csv_text
 
 FILE = csv_text(
     "external_id,email,first_name,manager_email,manager_name",
