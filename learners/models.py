@@ -166,10 +166,6 @@ class CourseProgress(models.Model):
     def __str__(self) -> str:
         return f"{self.learner_id} in {self.course_id}: {self.percent_complete:.0f}%"
 
-    @property
-    def is_complete(self) -> bool:
-        return self.percent_complete >= 100
-
 
 class ActivityEvent(models.Model):
     class Kind(models.TextChoices):

@@ -26,11 +26,6 @@ class ActivityEventResource(LookupResource):
         export_order = fields
         import_id_fields = ("external_id",)
         instance_loader_class = ExternalIdLoader
-        use_bulk = True
-        batch_size = 1000
-        skip_unchanged = True
-        report_skipped = True
-        clean_model_instances = True
 
     def filter_export(
         self, queryset: QuerySet[ActivityEvent], **kwargs: Any

@@ -57,6 +57,14 @@ class BaseLearnerDataResource(resources.ModelResource):
     #: Model fields written by ``bulk_update`` for changed rows.
     update_fields: ClassVar[tuple[str, ...]] = ()
 
+    class Meta:
+        # Inherited by every resource's own Meta (import-export merges the options).
+        use_bulk = True
+        batch_size = 1000
+        skip_unchanged = True
+        report_skipped = True
+        clean_model_instances = True
+
     def __init__(
         self,
         *,

@@ -21,11 +21,6 @@ class CourseResource(BaseLearnerDataResource):
         export_order = fields
         import_id_fields = ("external_id",)
         instance_loader_class = ExternalIdLoader
-        use_bulk = True
-        batch_size = 1000
-        skip_unchanged = True
-        report_skipped = True
-        clean_model_instances = True
 
     def before_import_row(self, row: dict[str, Any], **kwargs: Any) -> None:
         super().before_import_row(row, **kwargs)

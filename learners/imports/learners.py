@@ -68,11 +68,6 @@ class LearnerResource(BaseLearnerDataResource):
         export_order = fields
         import_id_fields = ("external_id",)
         instance_loader_class = ExternalIdLoader
-        use_bulk = True
-        batch_size = 1000
-        skip_unchanged = True
-        report_skipped = True
-        clean_model_instances = True
 
     def get_queryset(self) -> QuerySet[Learner]:
         return Learner.objects.all()

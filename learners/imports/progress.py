@@ -73,11 +73,6 @@ class CourseProgressResource(LookupResource):
         export_order = fields
         import_id_fields = ("learner", "course")
         instance_loader_class = ProgressLoader
-        use_bulk = True
-        batch_size = 1000
-        skip_unchanged = True
-        report_skipped = True
-        clean_model_instances = True
 
     def filter_export(
         self, queryset: QuerySet[CourseProgress], **kwargs: Any
