@@ -14,12 +14,12 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from import_export.admin import ImportExportModelAdmin
-from import_export.formats.base_formats import CSV, XLSX
 from import_export.results import Result
 
 from learners.imports.activity import ActivityEventResource
 from learners.imports.courses import CourseResource
 from learners.imports.files import summarize
+from learners.imports.formats import CSV, XLSX, UnreadableFile
 from learners.imports.learners import LearnerResource
 from learners.imports.progress import CourseProgressResource
 from learners.models import ActivityEvent, Course, CourseProgress, Learner, Manager
@@ -58,6 +58,7 @@ class LearnerDataAdmin(ImportExportModelAdmin):
             return response
         summary = summarize(kind="rows", result=result, dry_run=True)
         if result.has_errors():
+            context["import_file_errors"] = summary.file_errors
             return response
         good = summary.created + summary.updated + summary.unchanged
         text = (
@@ -68,7 +69,8 @@ class LearnerDataAdmin(ImportExportModelAdmin):
             numbers = sorted({error.row for error in summary.errors})
             text += (
                 f" {_plural(len(numbers), 'row')} with errors will be left out "
-                f"(row {_row_numbers(numbers)}; rows count from the first after the header)."
+                f"(row {_row_numbers(numbers)}; rows are numbered as in a spreadsheet, "
+                "the header is row 1)."
             )
             # import-export withholds the confirm form when any row is invalid.
             if "confirm_form" not in context and good:
@@ -77,6 +79,16 @@ class LearnerDataAdmin(ImportExportModelAdmin):
                 )
         context["import_summary"] = text
         return response
+
+    def add_data_read_fail_error_to_form(self, form: Any, e: Exception) -> None:
+        # import-export names the exception's class here; staff get what to do instead.
+        if isinstance(e, UnreadableFile):
+            message = str(e)
+        elif isinstance(e, UnicodeDecodeError):
+            message = "The file is not UTF-8 text; save the CSV as UTF-8."
+        else:
+            message = "The file could not be read; check that its format is the one chosen."
+        form.add_error("import_file", message)
 
     def add_success_message(self, result: Result, request: HttpRequest) -> None:
         summary = summarize(kind="rows", result=result, dry_run=False)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from learners.activity import advance_last_active, existing_event_ids, latest_by_learner
-from learners.api.serializers import MAX_CLOCK_SKEW
 from learners.imports.base import ExternalIdLoader, LookupResource, column_values
 from learners.imports.widgets import timestamp_field
 from learners.models import ActivityEvent
@@ -55,11 +53,6 @@ class ActivityEventResource(LookupResource):
         if original is not None and original.pk is not None:
             return True
         return instance.external_id in self._known_event_ids
-
-    def import_instance(self, instance: ActivityEvent, row: dict[str, Any], **kwargs: Any) -> None:
-        super().import_instance(instance, row, **kwargs)
-        if instance.occurred_at and instance.occurred_at > self.now + MAX_CLOCK_SKEW:
-            raise ValidationError({"occurred_at": "The time is in the future."})
 
     def before_save_instance(
         self, instance: ActivityEvent, row: dict[str, Any], **kwargs: Any

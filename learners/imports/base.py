@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import math
 from collections.abc import Callable
+from decimal import InvalidOperation
 from typing import Any, ClassVar
 
 from django.core.exceptions import ValidationError
@@ -13,11 +15,15 @@ from django.utils import timezone
 from import_export import fields, resources
 from import_export.instance_loaders import BaseInstanceLoader
 
+from learners.api.serializers import MAX_CLOCK_SKEW
+from learners.imports.formats import ROW_PROBLEMS, SHEET_ROWS
 from learners.imports.widgets import (
     ExternalIdWidget,
+    TimestampWidget,
     cell_text,
     neutralize_formula,
     normalize_header,
+    unstorable_character,
 )
 from learners.lookups import instances_by_external_id
 from learners.models import Course, Learner
@@ -85,6 +91,11 @@ class BaseLearnerDataResource(resources.ModelResource):
             self._meta = meta
         self._first_row_of: dict[Any, int] = {}
         self.row_number: int | None = None
+        self._row_problems: dict[int, list[str]] = {}
+        self._sheet_rows: list[int] = []
+        for field in self.fields.values():
+            if isinstance(field.widget, TimestampWidget):
+                field.widget.not_after = self.now + MAX_CLOCK_SKEW
 
     # -- import ---------------------------------------------------------------------------
 
@@ -94,18 +105,56 @@ class BaseLearnerDataResource(resources.ModelResource):
 
     def before_import(self, dataset: Any, **kwargs: Any) -> None:
         dataset.headers = [normalize_header(header) for header in dataset.headers]
+        self._row_problems = getattr(dataset, ROW_PROBLEMS, {})
+        self._sheet_rows = getattr(dataset, SHEET_ROWS, [])
+
+    def sheet_row(self, number: int) -> int:
+        """The spreadsheet's number for the dataset's row ``number`` (the header is row 1)."""
+        if 0 < number <= len(self._sheet_rows):
+            return self._sheet_rows[number - 1]
+        return number + 1
 
     def before_import_row(self, row: dict[str, Any], **kwargs: Any) -> None:
+        problems = self._row_problems.get(kwargs.get("row_number") or 0)
+        if problems:
+            raise ValidationError(problems)
+        errors: dict[str, str] = {}
         for key, value in row.items():
+            if isinstance(value, str) and (character := unstorable_character(value)):
+                errors[key] = f"The cell holds a control character ({character}); remove it."
             row[key] = cell_text(value)
+        if errors:
+            raise ValidationError(errors)
 
     def import_row(self, row: Any, instance_loader: Any, **kwargs: Any) -> Any:
         # Some hooks (skip_row) are not told the row number; the checks below need it.
-        self.row_number = kwargs.get("row_number")
+        self.row_number = self.sheet_row(kwargs.get("row_number") or 0)
         row_result = super().import_row(row, instance_loader, **kwargs)
         if self.on_row is not None:
             self.on_row()
         return row_result
+
+    def import_field(self, field: Any, instance: Any, row: Any, *args: Any, **kwargs: Any) -> None:
+        try:
+            super().import_field(field, instance, row, *args, **kwargs)
+        except (ArithmeticError, InvalidOperation):
+            # "inf" or "1e999" in a number column: a bad value of this row, not a crash.
+            value = row.get(field.column_name)
+            raise ValueError(f"{value!r} is not a number that can be stored.") from None
+        stored = getattr(instance, field.attribute or "", None)
+        if isinstance(stored, float) and not math.isfinite(stored):
+            # float("nan") passes every range check and is stored as NULL or as NaN.
+            raise ValueError(f"{row.get(field.column_name)!r} is not a number that can be stored.")
+
+    def after_import(self, dataset: Any, result: Any, **kwargs: Any) -> None:
+        # Row numbers as a spreadsheet shows them, so staff find the row they are told about.
+        for invalid in result.invalid_rows:
+            invalid.number = self.sheet_row(invalid.number)
+        for error_row in result.error_rows:
+            error_row.number = self.sheet_row(error_row.number)
+            for error in error_row.errors:
+                error.number = error_row.number
+        super().after_import(dataset, result, **kwargs)
 
     def first_row_of(self, key: Any) -> int | None:
         """The earlier row of this file where ``key`` first appeared, if any."""

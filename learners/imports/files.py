@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,15 +11,17 @@ from typing import Any
 
 import tablib
 from django.core.exceptions import NON_FIELD_ERRORS
-from import_export.formats.base_formats import CSV, XLSX
 from import_export.results import Result
 
 from learners.imports.activity import ActivityEventResource
 from learners.imports.base import BaseLearnerDataResource
 from learners.imports.courses import CourseResource
+from learners.imports.formats import CSV, XLSX, UnreadableFile, read_csv, read_xlsx
 from learners.imports.learners import LearnerResource
 from learners.imports.progress import CourseProgressResource
 from learners.imports.widgets import normalize_header
+
+logger = logging.getLogger(__name__)
 
 FORMATS = {"csv": CSV, "xlsx": XLSX}
 
@@ -38,13 +41,10 @@ REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
 }
 
 
-class UnreadableFile(Exception):
-    """The file cannot be imported at all (wrong format, no header, a required column missing)."""
-
-
 @dataclass(frozen=True)
 class RowError:
-    """A row that was not imported: its number (1 = first row after the header) and why."""
+    """A row that was not imported: its number as a spreadsheet shows it (the header is row 1)
+    and why."""
 
     row: int
     message: str
@@ -93,18 +93,12 @@ def format_for(path: Path, requested: str | None) -> str:
 
 def read_dataset(*, data: bytes, file_format: str) -> tablib.Dataset:
     """Parse CSV (UTF-8, with or without Excel's byte-order mark) or XLSX into a dataset."""
-    try:
-        if file_format == "csv":
-            dataset = CSV().create_dataset(data.decode("utf-8-sig"))
-        else:
-            dataset = XLSX().create_dataset(data)
-    except UnicodeDecodeError:
-        raise UnreadableFile("The file is not UTF-8 text; save the CSV as UTF-8.") from None
-    except Exception as exc:
-        raise UnreadableFile(f"The file is not readable as {file_format.upper()}: {exc}") from None
-    if not dataset.headers:
-        raise UnreadableFile("The file is empty or has no header row.")
-    return dataset
+    if file_format == "csv":
+        try:
+            return read_csv(data.decode("utf-8-sig"))
+        except UnicodeDecodeError:
+            raise UnreadableFile("The file is not UTF-8 text; save the CSV as UTF-8.") from None
+    return read_xlsx(data)
 
 
 def check_columns(*, kind: str, dataset: tablib.Dataset) -> None:
@@ -137,17 +131,31 @@ def summarize(*, kind: str, result: Result, dry_run: bool) -> ImportSummary:
         unchanged=result.totals["skip"],
     )
     errors = [RowError(row.number, describe_errors(row.error_dict)) for row in result.invalid_rows]
-    for number, row_errors in result.row_errors():
-        errors += [RowError(number, str(error.error)) for error in row_errors]
+    for error_row in result.error_rows:
+        for error in error_row.errors:
+            logger.warning(
+                "Import of %s: row %s failed", kind, error_row.number, exc_info=error.error
+            )
+        errors.append(RowError(error_row.number, "the row could not be saved."))
     summary.errors = sorted(errors, key=lambda error: error.row)
-    summary.file_errors = [str(error.error) for error in result.base_errors]
+    summary.file_errors = [_file_error(error.error) for error in result.base_errors]
     if result.has_errors():
         # import-export rolls the whole import back when a row raised (not merely failed
         # validation); say so rather than report rows as created.
         summary.created = summary.updated = 0
         if not summary.file_errors:
-            summary.file_errors = ["a row could not be written, so the import was rolled back"]
+            rows = ", ".join(str(error_row.number) for error_row in result.error_rows)
+            summary.file_errors = [f"row {rows} could not be saved, so the import was rolled back"]
     return summary
+
+
+def _file_error(error: Exception) -> str:
+    """What staff are told about an error that stopped the whole import. The exception itself
+    (a database message, say) goes to the log for operators, not to the page."""
+    if isinstance(error, UnreadableFile):
+        return str(error)
+    logger.warning("Import failed", exc_info=error)
+    return "the rows could not be saved, so the import was rolled back"
 
 
 def import_dataset(

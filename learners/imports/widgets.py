@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import re
 import zoneinfo
 from typing import Any
 
@@ -46,7 +47,13 @@ def canonical_time_zone(value: str) -> str:
 class TimestampWidget(widgets.Widget):
     """Reads ISO 8601 (``2026-11-30T14:05:00Z``, ``2026-11-30 14:05``, ``2026-11-30``) and
     spreadsheet date cells; writes ISO 8601 in UTC. Times without an offset are UTC: LMS
-    exports are UTC unless they say otherwise, and the server's own zone is no better a guess."""
+    exports are UTC unless they say otherwise, and the server's own zone is no better a guess.
+
+    ``not_after`` (set by the resource from its ``now``) refuses times further ahead than the
+    activity API allows, for the same reason: a skewed clock would keep a learner "active".
+    """
+
+    not_after: dt.datetime | None = None
 
     def clean(self, value: Any, row: Any = None, **kwargs: Any) -> dt.datetime | None:
         if value is None or (isinstance(value, str) and not value.strip()):
@@ -65,9 +72,16 @@ class TimestampWidget(widgets.Widget):
                 parsed = None
         if parsed is None:
             raise ValueError(f"{value!r} is not a date and time (use e.g. 2026-11-30T14:05:00Z).")
-        if timezone.is_naive(parsed):
-            parsed = parsed.replace(tzinfo=dt.UTC)
-        return parsed.astimezone(dt.UTC)
+        try:
+            if timezone.is_naive(parsed):
+                parsed = parsed.replace(tzinfo=dt.UTC)
+            parsed = parsed.astimezone(dt.UTC)
+        except (OverflowError, ValueError):
+            # 0001-01-01T00:00+01:00 or 9999-12-31T23:59-01:00 fall outside what can be stored.
+            raise ValueError(f"{value!r} is outside the dates that can be stored.") from None
+        if self.not_after is not None and parsed > self.not_after:
+            raise ValueError(f"{value!r} is in the future.")
+        return parsed
 
     def render(self, value: Any, obj: Any = None, **kwargs: Any) -> str:
         if not isinstance(value, dt.datetime):
@@ -101,11 +115,26 @@ def normalize_header(header: Any) -> str:
     return "_".join(str(header or "").lower().split())
 
 
+# Characters that neither a database text column (NUL) nor an XLSX file (the other C0 controls)
+# can hold; tab, line feed and carriage return are handled apart. Lone surrogates cannot be
+# encoded as UTF-8 at all.
+UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")
+
+
+def unstorable_character(value: str) -> str | None:
+    """A description of the first character of ``value`` that cannot be stored, if any."""
+    found = UNSTORABLE.search(value)
+    return f"U+{ord(found.group()):04X}" if found else None
+
+
 def cell_text(value: Any) -> Any:
-    """Tidy one cell: strip text, undo formula neutralizing, and turn the floats a spreadsheet
-    makes of whole numbers (LMS id 1042 read back as 1042.0) into integers."""
+    """Tidy one cell: strip text, put it on one line, undo formula neutralizing, and turn the
+    floats a spreadsheet makes of whole numbers (LMS id 1042 read back as 1042.0) into
+    integers. Every column holds one line (a name, an id, a module title); a line break
+    inside a cell is a spreadsheet artefact, and in a name it would break the greeting."""
     if isinstance(value, str):
-        return restore_neutralized(value.strip())
+        return LINE_BREAKS.sub(" ", restore_neutralized(value.strip()))
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value

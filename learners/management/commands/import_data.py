@@ -9,7 +9,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
-from learners.imports.files import FORMATS, RESOURCES, UnreadableFile, import_file
+from learners.imports.files import FORMATS, RESOURCES, import_file
+from learners.imports.formats import UnreadableFile
 
 
 class _Unterminated:

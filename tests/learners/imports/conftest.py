@@ -18,3 +18,7 @@ LEARNER_HEADER = (
 def run(kind: str, text: str, *, dry_run: bool = False, now: dt.datetime = NOW) -> ImportSummary:
     dataset = tablib.Dataset().load(text, format="csv")
     return import_dataset(kind=kind, dataset=dataset, now=now, dry_run=dry_run)
+
+
+def run_dataset(kind: str, dataset: tablib.Dataset, *, now: dt.datetime = NOW) -> ImportSummary:
+    return import_dataset(kind=kind, dataset=dataset, now=now)

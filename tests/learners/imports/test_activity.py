@@ -32,9 +32,9 @@ def test_activity_import_moves_last_active_forward_and_replays_change_nothing(db
     replay = run("activity", text)
 
     assert (first.created, first.unchanged) == (3, 1)
-    assert [e.row for e in first.errors] == [5, 6, 7]
-    assert str(first.errors[0]) == "row 5: learner: No learner has the LMS id 'L9'."
-    assert "occurred_at: The time is in the future." in str(first.errors[2])
+    assert [e.row for e in first.errors] == [6, 7, 8]
+    assert str(first.errors[0]) == "row 6: learner: No learner has the LMS id 'L9'."
+    assert "occurred_at: '2027-06-01T00:00:00Z' is in the future." in str(first.errors[2])
     assert (replay.created, replay.updated, replay.unchanged) == (0, 0, 4)
     assert ActivityEvent.objects.count() == 3
     assert Learner.objects.get(external_id="L1").last_active_at == dt.datetime(

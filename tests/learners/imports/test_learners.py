@@ -29,9 +29,9 @@ def test_it_imports_good_rows_and_reports_each_bad_one_by_row_number(db):
 
     assert (summary.created, summary.updated, summary.unchanged) == (2, 0, 0)
     assert [str(error) for error in summary.errors] == [
-        "row 2: email: Enter a valid email address.",
-        "row 3: time_zone: Mars/Olympus is not an IANA time zone (e.g. Europe/Berlin)",
-        "row 4: last_active_at: 'last tuesday' is not a date and time "
+        "row 3: email: Enter a valid email address.",
+        "row 4: time_zone: Mars/Olympus is not an IANA time zone (e.g. Europe/Berlin)",
+        "row 5: last_active_at: 'last tuesday' is not a date and time "
         "(use e.g. 2026-11-30T14:05:00Z).",
     ]
     ana = Learner.objects.get(external_id="L1")
@@ -60,9 +60,9 @@ def test_duplicates_in_the_file_and_in_the_database_are_row_errors(db):
 
     assert summary.created == 1
     assert [str(error) for error in summary.errors] == [
-        "row 2: external_id: LMS id L1 is also on row 1 of this file.",
-        "row 3: email: one@example.com is also on row 1 of this file.",
-        "row 4: email: taken@example.com belongs to another learner (LMS id OLD).",
+        "row 3: external_id: LMS id L1 is also on row 2 of this file.",
+        "row 4: email: one@example.com is also on row 2 of this file.",
+        "row 5: email: taken@example.com belongs to another learner (LMS id OLD).",
     ]
 
 
@@ -96,7 +96,7 @@ def test_managers_are_created_once_and_linked_to_the_learner_with_their_email(db
     )
 
     assert summary.created == 3
-    assert [error.row for error in summary.errors] == [4, 5]
+    assert [error.row for error in summary.errors] == [5, 6]
     assert "manager_email: Enter a valid email address." in str(summary.errors[1])
     assert set(Manager.objects.values_list("email", flat=True)) == {
         "boss@example.com",
@@ -186,7 +186,7 @@ def test_a_suppressed_address_cannot_come_back_under_a_new_lms_id(db, now):
 
     assert summary.created == 0
     assert [str(e) for e in summary.errors] == [
-        "row 1: email: bounced@example.com belongs to another learner (LMS id L1)."
+        "row 2: email: bounced@example.com belongs to another learner (LMS id L1)."
     ]
 
 

@@ -35,9 +35,9 @@ def test_progress_references_learners_and_courses_by_lms_id_and_refreshes_comple
 
     assert (summary.created, summary.updated) == (1, 1)
     messages = [str(e) for e in summary.errors]
-    assert messages[0] == "row 3: learner: No learner has the LMS id 'L404'."
-    assert messages[1] == "row 4: course: No course has the LMS id 'C404'."
-    assert messages[2].startswith("row 5: course: Learner L1 in course C2 is also on row 2.")
+    assert messages[0] == "row 4: learner: No learner has the LMS id 'L404'."
+    assert messages[1] == "row 5: course: No course has the LMS id 'C404'."
+    assert messages[2].startswith("row 6: course: Learner L1 in course C2 is also on row 3.")
     assert "percent_complete: Ensure this value is less than or equal to 100." in messages[2]
     assert "resume_url: Enter a valid URL." in messages[2]
     assert "minutes_remaining: Ensure this value is greater than or equal to 0." in messages[2]

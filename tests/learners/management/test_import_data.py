@@ -32,8 +32,8 @@ def test_import_learners_keeps_good_rows_and_lists_bad_ones(db, write_file):
 
     assert out.splitlines() == [
         "learners: 4 rows read; created 2, updated 0, unchanged 0, errors 2",
-        "row 2: email: Enter a valid email address.",
-        "row 3: time_zone: Nowhere/Special is not an IANA time zone (e.g. Europe/Berlin)",
+        "row 3: email: Enter a valid email address.",
+        "row 4: time_zone: Nowhere/Special is not an IANA time zone (e.g. Europe/Berlin)",
     ]
     assert "4/4" in err  # the progress bar, on stderr
     assert set(Learner.objects.values_list("external_id", flat=True)) == {"L1", "L4"}
