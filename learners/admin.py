@@ -20,15 +20,24 @@ from learners.imports.activity import ActivityEventResource
 from learners.imports.courses import CourseResource
 from learners.imports.files import summarize
 from learners.imports.formats import CSV, XLSX, UnreadableFile
+from learners.imports.forms import ColumnMappingForm, MappedConfirmImportForm, MappedImportForm
 from learners.imports.learners import LearnerResource
 from learners.imports.progress import CourseProgressResource
-from learners.models import ActivityEvent, Course, CourseProgress, Learner, Manager
+from learners.models import (
+    ActivityEvent,
+    ColumnMapping,
+    Course,
+    CourseProgress,
+    Learner,
+    Manager,
+)
 
 if TYPE_CHECKING:
     ManagerAdminBase = admin.ModelAdmin[Manager]
+    ColumnMappingAdminBase = admin.ModelAdmin[ColumnMapping]
 else:
     # ModelAdmin is generic only in the type stubs.
-    ManagerAdminBase = admin.ModelAdmin
+    ManagerAdminBase = ColumnMappingAdminBase = admin.ModelAdmin
 
 # Listing every bad row's number in a message is useful up to a point; the preview has them all.
 MAX_ROWS_IN_MESSAGE = 20
@@ -49,6 +58,27 @@ class LearnerDataAdmin(ImportExportModelAdmin):
 
     formats = [CSV, XLSX]
     import_template_name = "admin/learners/import.html"
+    import_form_class = MappedImportForm
+    confirm_form_class = MappedConfirmImportForm
+    #: Which saved column mappings apply to this admin's imports.
+    mapping_kind = ""
+
+    def get_import_form_kwargs(self, request: HttpRequest) -> dict[str, Any]:
+        return {**super().get_import_form_kwargs(request), "kind": self.mapping_kind}
+
+    def get_confirm_form_initial(self, request: HttpRequest, import_form: Any) -> dict[str, Any]:
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None and import_form.cleaned_data.get("source"):
+            initial["source"] = import_form.cleaned_data["source"].pk
+        return dict(initial)
+
+    def get_import_resource_kwargs(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        resource_kwargs = dict(super().get_import_resource_kwargs(request, **kwargs))
+        form = kwargs.get("form")
+        source = form.cleaned_data.get("source") if form is not None else None
+        if source is not None:
+            resource_kwargs["column_map"] = source.columns
+        return resource_kwargs
 
     def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         response = super().import_action(request, **kwargs)
@@ -77,6 +107,8 @@ class LearnerDataAdmin(ImportExportModelAdmin):
                 context["confirm_form"] = self.create_confirm_form(
                     request, import_form=context["form"]
                 )
+        if summary.ignored_columns:
+            text += f" Columns not used: {', '.join(summary.ignored_columns)}."
         context["import_summary"] = text
         return response
 
@@ -136,6 +168,7 @@ class ContactabilityFilter(admin.SimpleListFilter):
 @admin.register(Learner)
 class LearnerAdmin(LearnerDataAdmin):
     resource_classes = [LearnerResource]
+    mapping_kind = "learners"
     list_display = (
         "external_id",
         "email",
@@ -219,6 +252,7 @@ class ManagerAdmin(ManagerAdminBase):
 @admin.register(Course)
 class CourseAdmin(LearnerDataAdmin):
     resource_classes = [CourseResource]
+    mapping_kind = "courses"
     list_display = ("title", "external_id", "course_type", "url")
     list_filter = ("course_type",)
     search_fields = ("title", "external_id")
@@ -227,6 +261,7 @@ class CourseAdmin(LearnerDataAdmin):
 @admin.register(CourseProgress)
 class CourseProgressAdmin(LearnerDataAdmin):
     resource_classes = [CourseProgressResource]
+    mapping_kind = "progress"
     list_display = (
         "learner",
         "course",
@@ -245,9 +280,24 @@ class CourseProgressAdmin(LearnerDataAdmin):
 @admin.register(ActivityEvent)
 class ActivityEventAdmin(LearnerDataAdmin):
     resource_classes = [ActivityEventResource]
+    mapping_kind = "activity"
     list_display = ("external_id", "learner", "course", "kind", "occurred_at", "received_at")
     list_filter = ("kind",)
     list_select_related = ("learner", "course")
     search_fields = ("external_id", "learner__external_id", "learner__email")
     raw_id_fields = ("learner", "course")
     readonly_fields = ("received_at",)
+
+
+@admin.register(ColumnMapping)
+class ColumnMappingAdmin(ColumnMappingAdminBase):
+    """Column names of one source, saved once and chosen on each import of its files."""
+
+    form = ColumnMappingForm
+    list_display = ("source", "kind", "column_count", "updated_at")
+    list_filter = ("kind",)
+    search_fields = ("source",)
+
+    @admin.display(description="columns mapped")
+    def column_count(self, mapping: ColumnMapping) -> int:
+        return len(mapping.columns)

@@ -18,6 +18,8 @@ class ActivityEventResource(LookupResource):
 
     occurred_at = timestamp_field("occurred_at")
 
+    required_columns = ("external_id", "learner", "kind", "occurred_at")
+
     class Meta:
         model = ActivityEvent
         fields = ("external_id", "learner", "course", "kind", "occurred_at")

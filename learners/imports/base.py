@@ -6,7 +6,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from decimal import InvalidOperation
 from typing import Any, ClassVar
 
@@ -16,6 +16,7 @@ from import_export import fields, resources
 from import_export.instance_loaders import BaseInstanceLoader
 
 from learners.api.serializers import MAX_CLOCK_SKEW
+from learners.imports.columns import ColumnPlan, check_plan, plan_columns
 from learners.imports.formats import ROW_PROBLEMS, SHEET_ROWS
 from learners.imports.widgets import (
     ExternalIdWidget,
@@ -62,6 +63,12 @@ class BaseLearnerDataResource(resources.ModelResource):
     trusted_foreign_keys: ClassVar[tuple[str, ...]] = ()
     #: Model fields written by ``bulk_update`` for changed rows.
     update_fields: ClassVar[tuple[str, ...]] = ()
+    #: Without these a file cannot be matched to anything; every row would fail the same way.
+    required_columns: ClassVar[tuple[str, ...]] = ()
+    #: Our column → the headers LMS exports give it, in order of preference.
+    column_aliases: ClassVar[dict[str, tuple[str, ...]]] = {}
+    #: Columns read by the resource's own hooks rather than by a field.
+    extra_columns: ClassVar[tuple[str, ...]] = ()
 
     class Meta:
         # Inherited by every resource's own Meta (import-export merges the options).
@@ -77,9 +84,12 @@ class BaseLearnerDataResource(resources.ModelResource):
         now: dt.datetime | None = None,
         on_row: Callable[[], object] | None = None,
         preview: bool = True,
+        column_map: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.column_map = dict(column_map or {})
+        self.ignored_columns: list[str] = []
         # The admin and the commands are the edge: they may leave ``now`` to the clock.
         self.now = now or timezone.now()
         self.on_row = on_row
@@ -103,8 +113,36 @@ class BaseLearnerDataResource(resources.ModelResource):
         # Read-only columns are exported for information and ignored on import.
         return [field for field in super().get_import_fields() if not field.readonly]
 
+    def known_columns(self) -> list[str]:
+        """Every column this resource reads, in the order of its export."""
+        return [field.column_name for field in self.get_import_fields()] + list(self.extra_columns)
+
+    def plan(self, headers: Sequence[Any]) -> ColumnPlan:
+        """How a file with ``headers`` maps onto this resource's columns."""
+        return plan_columns(
+            headers=[normalize_header(header) for header in headers],
+            known=self.known_columns(),
+            required=self.required_columns,
+            aliases=self.column_aliases,
+            column_map=self.column_map,
+        )
+
+    def check_columns(self, headers: Sequence[Any]) -> ColumnPlan:
+        """The plan for ``headers``; :class:`UnreadableFile` when a required column is missing."""
+        plan = self.plan(headers)
+        check_plan(
+            plan,
+            headers=[str(header) for header in headers],
+            known=self.known_columns(),
+            required=self.required_columns,
+            aliases=self.column_aliases,
+        )
+        return plan
+
     def before_import(self, dataset: Any, **kwargs: Any) -> None:
-        dataset.headers = [normalize_header(header) for header in dataset.headers]
+        plan = self.check_columns(dataset.headers)
+        self.ignored_columns = plan.ignored
+        dataset.headers = [plan.header_for(normalize_header(h)) for h in dataset.headers]
         self._row_problems = getattr(dataset, ROW_PROBLEMS, {})
         self._sheet_rows = getattr(dataset, SHEET_ROWS, [])
 
@@ -154,6 +192,7 @@ class BaseLearnerDataResource(resources.ModelResource):
             error_row.number = self.sheet_row(error_row.number)
             for error in error_row.errors:
                 error.number = error_row.number
+        result.ignored_columns = self.ignored_columns
         super().after_import(dataset, result, **kwargs)
 
     def first_row_of(self, key: Any) -> int | None:

@@ -14,6 +14,7 @@ class CourseResource(BaseLearnerDataResource):
     """Courses keyed by LMS id; ``course_type`` accepts the value or the label, any case."""
 
     update_fields = ("title", "course_type", "url")
+    required_columns = ("external_id", "title")
 
     class Meta:
         model = Course

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,6 @@ from learners.imports.courses import CourseResource
 from learners.imports.formats import CSV, XLSX, UnreadableFile, read_csv, read_xlsx
 from learners.imports.learners import LearnerResource
 from learners.imports.progress import CourseProgressResource
-from learners.imports.widgets import normalize_header
 
 logger = logging.getLogger(__name__)
 
@@ -30,14 +29,6 @@ RESOURCES: dict[str, type[BaseLearnerDataResource]] = {
     "courses": CourseResource,
     "progress": CourseProgressResource,
     "activity": ActivityEventResource,
-}
-
-# Without these a file cannot be matched to anything; every row would fail the same way.
-REQUIRED_COLUMNS: dict[str, tuple[str, ...]] = {
-    "learners": ("external_id", "email"),
-    "courses": ("external_id", "title"),
-    "progress": ("learner", "course"),
-    "activity": ("external_id", "learner", "kind", "occurred_at"),
 }
 
 
@@ -66,6 +57,8 @@ class ImportSummary:
     errors: list[RowError] = field(default_factory=list)
     #: Problems with the import as a whole; when there are any, nothing was saved.
     file_errors: list[str] = field(default_factory=list)
+    #: Columns of the file that feed nothing.
+    ignored_columns: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """The summary as printed by the commands."""
@@ -76,6 +69,8 @@ class ImportSummary:
         if self.dry_run:
             head += " (dry run: nothing was saved)"
         lines = [head]
+        if self.ignored_columns:
+            lines.append(f"columns not used: {', '.join(self.ignored_columns)}")
         lines += [f"error: {message} (nothing was saved)" for message in self.file_errors]
         lines += [str(error) for error in self.errors]
         return lines
@@ -101,14 +96,11 @@ def read_dataset(*, data: bytes, file_format: str) -> tablib.Dataset:
     return read_xlsx(data)
 
 
-def check_columns(*, kind: str, dataset: tablib.Dataset) -> None:
-    """Refuse a file that lacks a column every row needs, naming it and the columns found."""
-    headers = [normalize_header(header) for header in dataset.headers]
-    missing = [column for column in REQUIRED_COLUMNS[kind] if column not in headers]
-    if missing:
-        raise UnreadableFile(
-            f"The file has no {', '.join(missing)} column (it has: {', '.join(headers)})."
-        )
+def check_columns(
+    *, kind: str, dataset: tablib.Dataset, column_map: Mapping[str, str] | None = None
+) -> None:
+    """Refuse a file that lacks a column every row needs, naming every column expected."""
+    RESOURCES[kind](column_map=column_map).check_columns(dataset.headers)
 
 
 def describe_errors(error_dict: dict[str, list[str]]) -> str:
@@ -138,6 +130,7 @@ def summarize(*, kind: str, result: Result, dry_run: bool) -> ImportSummary:
             )
         errors.append(RowError(error_row.number, "the row could not be saved."))
     summary.errors = sorted(errors, key=lambda error: error.row)
+    summary.ignored_columns = list(getattr(result, "ignored_columns", []))
     summary.file_errors = [_file_error(error.error) for error in result.base_errors]
     if result.has_errors():
         # import-export rolls the whole import back when a row raised (not merely failed
@@ -165,14 +158,15 @@ def import_dataset(
     now: dt.datetime,
     dry_run: bool = False,
     on_row: Callable[[], object] | None = None,
+    column_map: Mapping[str, str] | None = None,
 ) -> ImportSummary:
     """Import one dataset of ``kind`` (learners, courses, progress, activity).
 
     Valid rows are saved even when others fail; each failing row is reported with its number.
     With ``dry_run`` everything happens inside a transaction that is rolled back.
     """
-    check_columns(kind=kind, dataset=dataset)
-    resource = RESOURCES[kind](now=now, on_row=on_row, preview=False)
+    check_columns(kind=kind, dataset=dataset, column_map=column_map)
+    resource = RESOURCES[kind](now=now, on_row=on_row, preview=False, column_map=column_map)
     result = resource.import_data(
         dataset, dry_run=dry_run, raise_errors=False, use_transactions=True
     )
@@ -188,6 +182,7 @@ def import_file(
     dry_run: bool = False,
     on_start: Callable[[int], Any] | None = None,
     on_row: Callable[[], object] | None = None,
+    column_map: Mapping[str, str] | None = None,
 ) -> ImportSummary:
     """Read ``path`` and import it; :class:`UnreadableFile` when it cannot be read at all.
 
@@ -199,7 +194,14 @@ def import_file(
     except OSError as exc:
         raise UnreadableFile(f"Cannot read {path}: {exc.strerror}") from None
     dataset = read_dataset(data=data, file_format=format_for(path, file_format))
-    check_columns(kind=kind, dataset=dataset)
+    check_columns(kind=kind, dataset=dataset, column_map=column_map)
     if on_start is not None:
         on_start(len(dataset))
-    return import_dataset(kind=kind, dataset=dataset, now=now, dry_run=dry_run, on_row=on_row)
+    return import_dataset(
+        kind=kind,
+        dataset=dataset,
+        now=now,
+        dry_run=dry_run,
+        on_row=on_row,
+        column_map=column_map,
+    )

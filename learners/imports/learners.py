@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from import_export import fields
 
 from learners.imports.base import BaseLearnerDataResource, ExternalIdLoader, column_values
+from learners.imports.lms import LMS_LEARNER_COLUMNS, MOODLE_SITE_DEFAULT_ZONE
 from learners.imports.widgets import canonical_time_zone, timestamp_field
 from learners.lookups import LOOKUP_CHUNK, chunked
 from learners.models import Learner, Manager, normalize_email
@@ -33,6 +34,10 @@ class LearnerResource(BaseLearnerDataResource):
     sunset_at = timestamp_field("sunset_at", readonly=True)
 
     trusted_foreign_keys = ("manager",)
+    required_columns = ("external_id", "email")
+    column_aliases = LMS_LEARNER_COLUMNS
+    # A full name, split when the file has no first and last name (Open edX's "name").
+    extra_columns = ("full_name",)
     update_fields = (
         "email",
         "first_name",
@@ -102,8 +107,14 @@ class LearnerResource(BaseLearnerDataResource):
         for column in ("email", "manager_email"):
             if column in row:
                 row[column] = normalize_email(str(row[column] or ""))
+        if str(row.get("time_zone", "")) == MOODLE_SITE_DEFAULT_ZONE:
+            row["time_zone"] = ""
         if row.get("time_zone"):
             row["time_zone"] = canonical_time_zone(str(row["time_zone"]))
+        full_name = str(row.pop("full_name", "") or "")
+        if full_name and not (row.get("first_name") or row.get("last_name")):
+            first, _, last = full_name.partition(" ")
+            row["first_name"], row["last_name"] = first, last.strip()
         # A blank time zone or locale keeps what the learner has (or the default), rather than
         # failing the row or wiping a value the LMS simply did not export.
         for column in ("time_zone", "locale"):

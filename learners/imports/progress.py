@@ -49,6 +49,7 @@ class CourseProgressResource(LookupResource):
 
     updated_at = timestamp_field("updated_at")
 
+    required_columns = ("learner", "course")
     update_fields = (
         "percent_complete",
         "last_module",

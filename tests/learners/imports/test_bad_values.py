@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 
-import openpyxl
+import openpyxl  # type: ignore[import-untyped]
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
