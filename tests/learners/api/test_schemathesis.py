@@ -9,10 +9,13 @@ time; a failure prints the request to replay. Run with more examples by setting
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
@@ -32,12 +35,20 @@ schema.config.phases.update(phases=["examples", "fuzzing"])
 
 
 @pytest.fixture
-def token(lms_user) -> str:
+def token(lms_user) -> Iterator[str]:
     # Some generated events name learners and courses that exist, so stored events are
     # exercised too, not only refusals.
     LearnerFactory.create(external_id="0")
     CourseFactory.create(external_id="0")
-    return Token.objects.create(user=lms_user).key
+    # Requests go straight to the WSGI app, in the test's transaction: like Django's test
+    # client, keep the end of a request from closing the test's database connection.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        yield Token.objects.create(user=lms_user).key
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
 
 
 @schema.parametrize()
