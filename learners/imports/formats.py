@@ -119,7 +119,12 @@ def read_xlsx(data: bytes) -> tablib.Dataset:
 
 
 class CSV(base_formats.CSV):
-    """The admin's CSV format, read as above (UTF-8, with or without Excel's byte-order mark)."""
+    """The admin's CSV format, read as above (UTF-8, with or without Excel's byte-order mark),
+    written with the byte-order mark: without it Excel reads UTF-8 as the local code page and
+    "Chloé" opens as "ChloÃ©"."""
+
+    def export_data(self, dataset: tablib.Dataset, **kwargs: Any) -> str:
+        return "\ufeff" + str(super().export_data(dataset, **kwargs))
 
     def create_dataset(self, in_stream: Any, **kwargs: Any) -> tablib.Dataset:
         if isinstance(in_stream, bytes):
@@ -131,7 +136,23 @@ class CSV(base_formats.CSV):
 
 
 class XLSX(base_formats.XLSX):
-    """The admin's XLSX format, read as above."""
+    """The admin's XLSX format, read as above, and written whatever the stored text holds."""
 
     def create_dataset(self, in_stream: Any) -> tablib.Dataset:
         return read_xlsx(in_stream)
+
+    def export_data(self, dataset: tablib.Dataset, **kwargs: Any) -> bytes:
+        # openpyxl refuses control characters (a bell pasted into a name, a NUL an LMS sent
+        # before imports refused them) and import-export then fails the whole export; each
+        # becomes U+FFFD instead, so the cell shows where something was.
+        from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # type: ignore[import-untyped]
+
+        cleaned = tablib.Dataset(headers=dataset.headers)
+        for row in dataset:
+            cleaned.append(
+                [
+                    ILLEGAL_CHARACTERS_RE.sub("\ufffd", cell) if isinstance(cell, str) else cell
+                    for cell in row
+                ]
+            )
+        return bytes(super().export_data(cleaned, **kwargs))

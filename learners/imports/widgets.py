@@ -112,7 +112,7 @@ class ExternalIdWidget(widgets.Widget):
 
 def normalize_header(header: Any) -> str:
     """``" External ID "`` → ``external_id``: headers typed by people still match columns."""
-    return "_".join(str(header or "").lower().split())
+    return "_".join(str(header or "").replace("\ufeff", "").lower().split())
 
 
 # Characters that neither a database text column (NUL) nor an XLSX file (the other C0 controls)
