@@ -69,9 +69,9 @@ STEPS: tuple[BlueprintStep, ...] = (
         audience=Audience.LEARNER,
         subject=_if(
             KNOWN_COURSE,
-            _if(KNOWN_FIRST_NAME, "{{ first_name }}, we", "We")
-            + " saved your progress in {{ course_title }}",
-            _if(KNOWN_FIRST_NAME, "{{ first_name }}, your", "Your") + " learning is waiting",
+            _if(KNOWN_FIRST_NAME, "{{ first_name }}, w", "W")
+            + "e saved your progress in {{ course_title }}",
+            "Your learning is waiting",
         ),
         preheader=_if(
             KNOWN_NEXT_MODULE,
@@ -113,19 +113,15 @@ STEPS: tuple[BlueprintStep, ...] = (
         delay_days=3,
         compressed_delay_days=1,
         audience=Audience.LEARNER,
-        subject=_if(
-            KNOWN_NEXT_MODULE,
-            "Next up: {{ next_module }}",
-            _if(KNOWN_COURSE, "Next up in {{ course_title }}", "Your next step is one click away"),
+        # Subjects and preheaders hold 200 characters, hence the elif written out.
+        subject=(
+            f"{{% if {KNOWN_NEXT_MODULE} %}}Next up: {{{{ next_module }}}}"
+            f"{{% elif {KNOWN_COURSE} %}}Next up in {{{{ course_title }}}}"
+            "{% else %}Your next step is one click away{% endif %}"
         ),
         preheader=_if(
-            KNOWN_COURSE,
-            _if(
-                "minutes_remaining",
-                "About {{ minutes_remaining }} minute{{ minutes_remaining|pluralize }} to finish "
-                "{{ course_title }}.",
-                "One module at a time through {{ course_title }}.",
-            ),
+            f"minutes_remaining and {KNOWN_COURSE}",
+            "About {{ minutes_remaining }} min to finish {{ course_title }}.",
             "One module at a time.",
         ),
         body=(
@@ -186,8 +182,8 @@ STEPS: tuple[BlueprintStep, ...] = (
         cta_label="Resume the course",
         manager_subject=_if(
             KNOWN_COURSE,
-            LEARNER_NAME + " paused {{ course_title }}: a 20-second nudge",
-            "A 20-second nudge for " + LEARNER_NAME,
+            "{{ full_name }} paused {{ course_title }}: a 20-second nudge",
+            "A 20-second nudge for {{ full_name }}",
         ),
         manager_body=(
             MANAGER_GREETING
@@ -211,13 +207,14 @@ STEPS: tuple[BlueprintStep, ...] = (
             + LEARNER_NAME
             + " with the line below; send it as is or make it your own."
         ),
+        # The manager's line, as the seed article puts it; 300 characters at most.
         manager_script=(
             "Hi {{ first_name }}, I noticed you paused "
             + _if(
                 KNOWN_COURSE,
                 "{{ course_title }}"
-                + _if("percent_complete", _if(KNOWN_LAST_MODULE, " at {{ last_module }}"))
-                + ". Can you finish it by {{ finish_by }} so we can review your progress?",
+                + _if(KNOWN_LAST_MODULE, " at {{ last_module }}")
+                + ". Can you finish it by {{ finish_by }}?",
                 "your learning. Could you fit in a session by {{ finish_by }}?",
             )
         ),

@@ -174,3 +174,23 @@ def test_an_unknown_source_is_refused_with_the_saved_ones(db, write_file):
     ColumnMapping.objects.create(kind="learners", source="HR system", columns={})
     with pytest.raises(CommandError, match=r"saved sources: HR system"):
         call_command("import_learners", str(write_file("x.csv", HRIS)), "--source", "Moodle")
+
+
+def test_the_admin_names_every_expected_column_when_one_is_missing(client, importer):
+    client.force_login(importer)
+    content = csv_text("username,contact", "ana,ana@example.com").encode()
+
+    page = client.post(
+        reverse("admin:learners_learner_import"),
+        {
+            "resource": "0",
+            "format": "0",
+            "import_file": SimpleUploadedFile("x.csv", content, content_type="text/csv"),
+        },
+    ).content.decode()
+
+    assert "Nothing can be imported" in page
+    assert "The file has no email column (it has: username, contact)." in page
+    assert "email (required; or email_address, mail)" in page
+    assert "Traceback" not in page
+    assert not Learner.objects.exists()
