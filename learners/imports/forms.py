@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from import_export.forms import ConfirmImportForm, ImportForm
 
 from learners.imports.columns import format_mapping, parse_mapping
+from learners.imports.files import RESOURCES
 from learners.models import ColumnMapping
 
 SOURCE_HELP = (
@@ -63,8 +64,6 @@ class ColumnMappingForm(forms.ModelForm):  # type: ignore[type-arg]
             self.fields["lines"].initial = format_mapping(self.instance.columns)
 
     def clean(self) -> dict[str, Any]:
-        from learners.imports.files import RESOURCES
-
         cleaned = super().clean() or {}
         try:
             mapping = parse_mapping(cleaned.get("lines", ""))
