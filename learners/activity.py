@@ -12,16 +12,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, DateTimeField, Q, Value, When
 
-from learners.api.serializers import ActivityEventInSerializer
+from learners.api.serializers import MAX_CLOCK_SKEW, ActivityEventInSerializer
+from learners.lookups import LOOKUP_CHUNK, UPDATE_CHUNK, chunked, ids_by_external_id
 from learners.models import ActivityEvent, Course, Learner
-
-# Keeps each UPDATE's CASE and IN list to a size every database plans quickly.
-UPDATE_CHUNK = 500
-# Below SQLite's and PostgreSQL's limits on query parameters.
-LOOKUP_CHUNK = 900
 
 
 @dataclass(frozen=True)
@@ -40,27 +36,18 @@ class BatchResult:
     accepted: int = 0
     duplicates: int = 0
     errors: list[EventError] = field(default_factory=list)
+    #: Events that are not events at all (wrong shape or format), as opposed to well-formed
+    #: events refused for what they say (an unknown learner, a time in the future).
+    malformed: int = 0
 
     @property
-    def all_refused(self) -> bool:
-        return bool(self.errors) and not (self.accepted or self.duplicates)
-
-
-def chunked(values: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    """Slices of ``values`` of at most ``size`` items."""
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def ids_by_external_id(
-    model: type[Learner] | type[Course], external_ids: Iterable[str]
-) -> dict[str, int]:
-    """Map LMS ids to primary keys for the ones that exist, a few queries for any number."""
-    wanted = sorted(set(external_ids))
-    found: dict[str, int] = {}
-    for chunk in chunked(wanted, LOOKUP_CHUNK):
-        found.update(model.objects.filter(external_id__in=chunk).values_list("external_id", "pk"))
-    return found
+    def nothing_readable(self) -> bool:
+        """Every event of a non-empty batch was malformed: the request itself is wrong."""
+        return (
+            self.malformed > 0
+            and not (self.accepted or self.duplicates)
+            and (self.malformed == len(self.errors))
+        )
 
 
 def existing_event_ids(event_ids: Iterable[str]) -> set[str]:
@@ -130,6 +117,7 @@ def record_events(*, payload: Sequence[object], now: dt.datetime) -> BatchResult
         if serializer.is_valid():
             shaped.append((index, serializer.validated_data))
         else:
+            result.malformed += 1
             result.errors.append(
                 EventError(index=index, event_id=_event_id_of(item), errors=serializer.errors)
             )
@@ -154,6 +142,8 @@ def record_events(*, payload: Sequence[object], now: dt.datetime) -> BatchResult
         course_pk = courses.get(course_ext) if course_ext else None
         if course_ext and course_pk is None:
             problems["course_id"] = [f"No course has the LMS id {course_ext!r}."]
+        if data["occurred_at"] > now + MAX_CLOCK_SKEW:
+            problems["occurred_at"] = ["The timestamp is in the future."]
         if problems or learner_pk is None:
             result.errors.append(EventError(index=index, event_id=event_id, errors=problems))
             continue
@@ -169,10 +159,46 @@ def record_events(*, payload: Sequence[object], now: dt.datetime) -> BatchResult
         )
 
     with transaction.atomic():
-        # ignore_conflicts: a concurrent request carrying the same event may have stored it
-        # since the check above; the event is then simply already there.
-        ActivityEvent.objects.bulk_create(new_events, batch_size=1000, ignore_conflicts=True)
-        advance_last_active(latest=latest_by_learner(new_events))
-    result.accepted = len(new_events)
+        inserted = insert_new_events(events=new_events, now=now)
+        stored_now = [event for event in new_events if event.external_id in inserted]
+        advance_last_active(latest=latest_by_learner(stored_now))
+    # A concurrent request carrying the same events may have stored some of them since the
+    # check above: those are duplicates of this request, not events it stored.
+    result.accepted = len(stored_now)
+    result.duplicates += len(new_events) - len(stored_now)
     result.errors.sort(key=lambda error: error.index)
     return result
+
+
+def insert_new_events(*, events: Sequence[ActivityEvent], now: dt.datetime) -> set[str]:
+    """Insert ``events``, skipping any whose event id is already stored, and return the ids
+    this call inserted. ``INSERT … ON CONFLICT DO NOTHING RETURNING`` tells exactly which rows
+    were new even while another transaction inserts the same ids (``bulk_create`` with
+    ``ignore_conflicts`` cannot say)."""
+    meta = ActivityEvent._meta
+    columns = ["external_id", "learner_id", "course_id", "kind", "occurred_at", "received_at"]
+    occurred = meta.get_field("occurred_at")
+    quote = connection.ops.quote_name
+    inserted: set[str] = set()
+    for chunk in chunked(events, UPDATE_CHUNK):
+        values: list[Any] = []
+        for event in chunk:
+            values += [
+                event.external_id,
+                event.learner_id,
+                event.course_id,
+                event.kind,
+                occurred.get_db_prep_value(event.occurred_at, connection),
+                occurred.get_db_prep_value(now, connection),
+            ]
+        rows = ", ".join(["(" + ", ".join(["%s"] * len(columns)) + ")"] * len(chunk))
+        table = quote(meta.db_table)
+        names = ", ".join(quote(column) for column in columns)
+        key = quote("external_id")
+        # Only identifiers from the model's own metadata are formatted in; values are parameters.
+        sql = f"INSERT INTO {table} ({names}) VALUES {rows} "  # noqa: S608
+        sql += f"ON CONFLICT ({key}) DO NOTHING RETURNING {key}"
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            inserted.update(row[0] for row in cursor.fetchall())
+    return inserted

@@ -14,23 +14,30 @@ from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from import_export.admin import ImportExportModelAdmin
-from import_export.formats.base_formats import CSV, XLSX
 from import_export.results import Result
 
-from learners.imports import summarize
-from learners.models import ActivityEvent, Course, CourseProgress, Learner, Manager
-from learners.resources import (
-    ActivityEventResource,
-    CourseProgressResource,
-    CourseResource,
-    LearnerResource,
+from learners.imports.activity import ActivityEventResource
+from learners.imports.courses import CourseResource
+from learners.imports.files import summarize
+from learners.imports.formats import CSV, XLSX, UnreadableFile
+from learners.imports.forms import ColumnMappingForm, MappedConfirmImportForm, MappedImportForm
+from learners.imports.learners import LearnerResource
+from learners.imports.progress import CourseProgressResource
+from learners.models import (
+    ActivityEvent,
+    ColumnMapping,
+    Course,
+    CourseProgress,
+    Learner,
+    Manager,
 )
 
 if TYPE_CHECKING:
     ManagerAdminBase = admin.ModelAdmin[Manager]
+    ColumnMappingAdminBase = admin.ModelAdmin[ColumnMapping]
 else:
     # ModelAdmin is generic only in the type stubs.
-    ManagerAdminBase = admin.ModelAdmin
+    ManagerAdminBase = ColumnMappingAdminBase = admin.ModelAdmin
 
 # Listing every bad row's number in a message is useful up to a point; the preview has them all.
 MAX_ROWS_IN_MESSAGE = 20
@@ -51,6 +58,27 @@ class LearnerDataAdmin(ImportExportModelAdmin):
 
     formats = [CSV, XLSX]
     import_template_name = "admin/learners/import.html"
+    import_form_class = MappedImportForm
+    confirm_form_class = MappedConfirmImportForm
+    #: Which saved column mappings apply to this admin's imports.
+    mapping_kind = ""
+
+    def get_import_form_kwargs(self, request: HttpRequest) -> dict[str, Any]:
+        return {**super().get_import_form_kwargs(request), "kind": self.mapping_kind}
+
+    def get_confirm_form_initial(self, request: HttpRequest, import_form: Any) -> dict[str, Any]:
+        initial = super().get_confirm_form_initial(request, import_form)
+        if import_form is not None and import_form.cleaned_data.get("source"):
+            initial["source"] = import_form.cleaned_data["source"].pk
+        return dict(initial)
+
+    def get_import_resource_kwargs(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        resource_kwargs = dict(super().get_import_resource_kwargs(request, **kwargs))
+        form = kwargs.get("form")
+        source = form.cleaned_data.get("source") if form is not None else None
+        if source is not None:
+            resource_kwargs["column_map"] = source.columns
+        return resource_kwargs
 
     def import_action(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         response = super().import_action(request, **kwargs)
@@ -60,6 +88,7 @@ class LearnerDataAdmin(ImportExportModelAdmin):
             return response
         summary = summarize(kind="rows", result=result, dry_run=True)
         if result.has_errors():
+            context["import_file_errors"] = summary.file_errors
             return response
         good = summary.created + summary.updated + summary.unchanged
         text = (
@@ -70,15 +99,28 @@ class LearnerDataAdmin(ImportExportModelAdmin):
             numbers = sorted({error.row for error in summary.errors})
             text += (
                 f" {_plural(len(numbers), 'row')} with errors will be left out "
-                f"(row {_row_numbers(numbers)}; rows count from the first after the header)."
+                f"(row {_row_numbers(numbers)}; rows are numbered as in a spreadsheet, "
+                "the header is row 1)."
             )
             # import-export withholds the confirm form when any row is invalid.
             if "confirm_form" not in context and good:
                 context["confirm_form"] = self.create_confirm_form(
                     request, import_form=context["form"]
                 )
+        if summary.ignored_columns:
+            text += f" Columns not used: {', '.join(summary.ignored_columns)}."
         context["import_summary"] = text
         return response
+
+    def add_data_read_fail_error_to_form(self, form: Any, e: Exception) -> None:
+        # import-export names the exception's class here; staff get what to do instead.
+        if isinstance(e, UnreadableFile):
+            message = str(e)
+        elif isinstance(e, UnicodeDecodeError):
+            message = "The file is not UTF-8 text; save the CSV as UTF-8."
+        else:
+            message = "The file could not be read; check that its format is the one chosen."
+        form.add_error("import_file", message)
 
     def add_success_message(self, result: Result, request: HttpRequest) -> None:
         summary = summarize(kind="rows", result=result, dry_run=False)
@@ -126,6 +168,7 @@ class ContactabilityFilter(admin.SimpleListFilter):
 @admin.register(Learner)
 class LearnerAdmin(LearnerDataAdmin):
     resource_classes = [LearnerResource]
+    mapping_kind = "learners"
     list_display = (
         "external_id",
         "email",
@@ -209,6 +252,7 @@ class ManagerAdmin(ManagerAdminBase):
 @admin.register(Course)
 class CourseAdmin(LearnerDataAdmin):
     resource_classes = [CourseResource]
+    mapping_kind = "courses"
     list_display = ("title", "external_id", "course_type", "url")
     list_filter = ("course_type",)
     search_fields = ("title", "external_id")
@@ -217,6 +261,7 @@ class CourseAdmin(LearnerDataAdmin):
 @admin.register(CourseProgress)
 class CourseProgressAdmin(LearnerDataAdmin):
     resource_classes = [CourseProgressResource]
+    mapping_kind = "progress"
     list_display = (
         "learner",
         "course",
@@ -235,9 +280,24 @@ class CourseProgressAdmin(LearnerDataAdmin):
 @admin.register(ActivityEvent)
 class ActivityEventAdmin(LearnerDataAdmin):
     resource_classes = [ActivityEventResource]
+    mapping_kind = "activity"
     list_display = ("external_id", "learner", "course", "kind", "occurred_at", "received_at")
     list_filter = ("kind",)
     list_select_related = ("learner", "course")
     search_fields = ("external_id", "learner__external_id", "learner__email")
     raw_id_fields = ("learner", "course")
     readonly_fields = ("received_at",)
+
+
+@admin.register(ColumnMapping)
+class ColumnMappingAdmin(ColumnMappingAdminBase):
+    """Column names of one source, saved once and chosen on each import of its files."""
+
+    form = ColumnMappingForm
+    list_display = ("source", "kind", "column_count", "updated_at")
+    list_filter = ("kind",)
+    search_fields = ("source",)
+
+    @admin.display(description="columns mapped")
+    def column_count(self, mapping: ColumnMapping) -> int:
+        return len(mapping.columns)

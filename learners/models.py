@@ -162,10 +162,6 @@ class CourseProgress(models.Model):
     def __str__(self) -> str:
         return f"{self.learner_id} in {self.course_id}: {self.percent_complete:.0f}%"
 
-    @property
-    def is_complete(self) -> bool:
-        return self.percent_complete >= 100
-
 
 class ActivityEvent(models.Model):
     class Kind(models.TextChoices):
@@ -190,3 +186,31 @@ class ActivityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} by {self.learner_id} at {self.occurred_at:%Y-%m-%d %H:%M}"
+
+
+class ColumnMapping(models.Model):
+    """How one source's files name their columns, saved once by staff and used on every import
+    of that source (e.g. a Moodle site whose custom profile field for the team is "squad")."""
+
+    class Kind(models.TextChoices):
+        LEARNERS = "learners", "Learners"
+        COURSES = "courses", "Courses"
+        PROGRESS = "progress", "Course progress"
+        ACTIVITY = "activity", "Activity events"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.LEARNERS)
+    source = models.CharField(
+        max_length=100, help_text="Where the files come from, e.g. “Moodle (Berlin site)”."
+    )
+    #: The file's column → our column, e.g. {"Employee number": "external_id"}.
+    columns = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "source"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "source"], name="column_mapping_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} ({self.get_kind_display().lower()})"

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from django.db.models import Count, FloatField, OuterRef, Q, Subquery
 from django.db.models.functions import Cast
 
-from learners.activity import UPDATE_CHUNK, chunked
+from learners.lookups import UPDATE_CHUNK, chunked
 from learners.models import CourseProgress, Learner
 
 

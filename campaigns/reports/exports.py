@@ -9,7 +9,7 @@ import tablib
 
 from campaigns.reports import ab, funnel, lift
 from campaigns.reports.results import CampaignResults, Lift, OverviewLine
-from learners.resources import neutralize_formula
+from learners.imports.widgets import neutralize_formula
 
 TABLES = ("lift", "funnel", "ab", "daily")
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils import timezone
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import permissions, status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from learners.activity import BatchResult, record_events
+from learners.api.parsers import MAX_BODY_BYTES, BoundedJSONParser
 from learners.api.serializers import (
     ActivityEventInSerializer,
+    DetailSerializer,
     EventBatchRejectedSerializer,
     EventBatchResultSerializer,
 )
@@ -44,10 +46,25 @@ def _body(result: BatchResult) -> dict[str, Any]:
     }
 
 
+class BatchSchema(AutoSchema):
+    """Puts a list serializer's ``max_length`` in the document as ``maxItems`` (the generator
+    leaves it out), so the limit on a batch is part of the contract."""
+
+    def _get_request_for_media_type(self, serializer: Any, direction: str = "request") -> Any:
+        schema, required = super()._get_request_for_media_type(  # type: ignore[no-untyped-call]
+            serializer, direction
+        )
+        max_length = getattr(serializer, "max_length", None)
+        if isinstance(schema, dict) and schema.get("type") == "array" and max_length:
+            schema = {**schema, "maxItems": max_length}
+        return schema, required
+
+
 class ActivityEventsView(APIView):
     """Record a batch of activity events."""
 
-    parser_classes = [JSONParser]
+    schema = BatchSchema()
+    parser_classes = [BoundedJSONParser]
     permission_classes = [permissions.IsAuthenticated, CanRecordActivity]
 
     @extend_schema(
@@ -60,13 +77,17 @@ class ActivityEventsView(APIView):
             "by their position in the array (from 0). An event whose `event_id` is already "
             "stored is a duplicate: nothing changes and it is not an error, so a batch can be "
             "retried safely.\n\n"
-            "**200** when at least one event was stored or already known (some may still be "
-            "listed in `errors`). **400** when the body is not a JSON array of at most 1000 "
-            "events, or when every event in it was refused (then `errors` says why). "
+            "**200** when the body is a JSON array of at most 1000 events and at least one of "
+            "them has the shape below: events refused for what they say (an unknown learner "
+            "or course, a time more than an hour ahead) are listed in `errors`. **400** when "
+            "the body is not JSON (or nests too deeply), not an array, longer than 1000 "
+            "events, or when no event in it has the shape below (then `errors` says why). "
             "**401** without a valid token (`Authorization: Token <key>`). **403** when the "
-            "token's user may not record activity."
+            "token's user may not record activity. **413** when the body is larger than "
+            f"{MAX_BODY_BYTES // (1024 * 1024)} MB. **415** when the body is not sent as "
+            "`application/json`."
         ),
-        request=ActivityEventInSerializer(many=True),
+        request=ActivityEventInSerializer(many=True, max_length=MAX_BATCH),  # type: ignore[call-arg]
         responses={
             200: OpenApiResponse(
                 EventBatchResultSerializer,
@@ -74,10 +95,14 @@ class ActivityEventsView(APIView):
             ),
             400: OpenApiResponse(
                 EventBatchRejectedSerializer,
-                description="Not a JSON array of at most 1000 events, or every event refused.",
+                description="Not a JSON array of at most 1000 events, or no event in it valid.",
             ),
-            401: OpenApiResponse(description="Missing or invalid token."),
-            403: OpenApiResponse(description="The token's user may not record activity."),
+            401: OpenApiResponse(DetailSerializer, description="Missing or invalid token."),
+            403: OpenApiResponse(
+                DetailSerializer, description="The token's user may not record activity."
+            ),
+            413: OpenApiResponse(DetailSerializer, description="The body is too large."),
+            415: OpenApiResponse(DetailSerializer, description="The body is not JSON."),
         },
         examples=[
             # The schema generator wraps a list request's example in the list itself.
@@ -124,7 +149,7 @@ class ActivityEventsView(APIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         result = record_events(payload=payload, now=timezone.now())
-        if result.all_refused:
+        if result.nothing_readable:
             return Response(
                 {"detail": "No event in the batch was valid.", **_body(result)},
                 status=status.HTTP_400_BAD_REQUEST,

@@ -7,8 +7,7 @@ import datetime as dt
 from learners.activity import advance_last_active, record_events
 from learners.models import ActivityEvent, Learner
 from tests.factories import CourseFactory, LearnerFactory
-
-from .conftest import NOW
+from tests.learners.conftest import NOW
 
 DAY = dt.timedelta(days=1)
 

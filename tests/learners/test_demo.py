@@ -11,8 +11,7 @@ from django.db.models import Count
 from campaigns.models import Campaign, Step
 from learners.demo import seed_demo_learners
 from learners.models import ActivityEvent, Course, CourseProgress, Learner, Manager
-
-from .conftest import NOW
+from tests.learners.conftest import NOW
 
 
 def test_the_population_is_realistic(db):

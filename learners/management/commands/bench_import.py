@@ -12,7 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from learners.demo import write_learner_csv
-from learners.imports import import_file
+from learners.imports.files import import_file
 
 
 class _Rollback(Exception):

@@ -9,8 +9,9 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 from tqdm import tqdm
 
-from learners.imports import FORMATS, UnreadableFile, import_file
-from learners.resources import RESOURCES
+from learners.imports.files import FORMATS, RESOURCES, import_file
+from learners.imports.formats import UnreadableFile
+from learners.models import ColumnMapping
 
 
 class _Unterminated:
@@ -44,9 +45,14 @@ class Command(BaseCommand):
         parser.add_argument(
             "--format", choices=sorted(FORMATS), help="Default: from the file's extension."
         )
+        parser.add_argument(
+            "--source",
+            help="Use the column mapping saved in the admin for this source (e.g. 'Moodle').",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         kind = self.kind or options["kind"]
+        column_map = self._column_map(kind=kind, source=options["source"])
         bars: list[tqdm[Any]] = []
 
         def start(rows: int) -> None:
@@ -69,6 +75,7 @@ class Command(BaseCommand):
                 dry_run=options["dry_run"],
                 on_start=start,
                 on_row=lambda: bars[0].update(),
+                column_map=column_map,
             )
         except UnreadableFile as exc:
             raise CommandError(str(exc)) from None
@@ -79,3 +86,15 @@ class Command(BaseCommand):
             self.stdout.write(line)
         if summary.file_errors:
             raise CommandError("Nothing was imported.")
+
+    def _column_map(self, *, kind: str, source: str | None) -> dict[str, str] | None:
+        if not source:
+            return None
+        mapping = ColumnMapping.objects.filter(kind=kind, source=source).first()
+        if mapping is None:
+            known = ColumnMapping.objects.filter(kind=kind).values_list("source", flat=True)
+            raise CommandError(
+                f"No column mapping for {kind} from {source!r} "
+                f"(saved sources: {', '.join(known) or 'none'})."
+            )
+        return dict(mapping.columns)

@@ -23,7 +23,7 @@ from campaigns.models import (
     Send,
     SuppressedAddress,
 )
-from learners.imports import import_dataset
+from learners.imports.files import import_dataset
 from learners.models import Learner, Manager
 from tests.campaigns.feedback.conftest import make_send
 from tests.factories import NOW, LearnerFactory, ManagerFactory, staff_user

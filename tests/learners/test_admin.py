@@ -8,8 +8,7 @@ from django.test import Client
 from django.urls import reverse
 
 from learners.models import Learner
-
-from .conftest import csv_text
+from tests.learners.conftest import csv_text
 
 FILE = csv_text(
     "external_id,email,first_name,manager_email,manager_name",
@@ -41,10 +40,10 @@ def test_dry_run_shows_the_bad_rows_and_still_offers_to_import_the_good_ones(cli
     page = preview.content.decode()
     assert "Some rows failed to validate" in page
     assert "Enter a valid email address." in page
-    assert "LMS id L4 is also on row 4 of this file." in page
+    assert "LMS id L4 is also on row 5 of this file." in page
     assert (
         "3 rows will be imported: 3 new, 0 updated, 0 unchanged. 2 rows with errors will be "
-        "left out (row 2, 5; rows count from the first after the header)."
+        "left out (row 3, 6; rows are numbered as in a spreadsheet, the header is row 1)."
     ) in page
     assert 'name="confirm"' in page
     assert not Learner.objects.exists()  # a dry run
@@ -60,7 +59,7 @@ def test_dry_run_shows_the_bad_rows_and_still_offers_to_import_the_good_ones(cli
     assert Learner.objects.filter(external_id="L3", manager__name="Bea Boss").exists()
     assert [str(m) for m in get_messages(done.wsgi_request)] == [
         "Import finished: 3 new, 0 updated, 0 unchanged learners. "
-        "2 rows with errors not imported: row 2, 5."
+        "2 rows with errors not imported: row 3, 6."
     ]
 
 

@@ -18,4 +18,6 @@ def test_the_served_schema_matches_openapi_yaml(client, db):
         "openapi.yaml is stale: run `python manage.py spectacular --file openapi.yaml`"
     )
     operation = served["paths"]["/api/v1/activity/events/"]["post"]
-    assert set(operation["responses"]) == {"200", "400", "401", "403"}
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "413", "415"}
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body["maxItems"] == 1000

@@ -5,8 +5,11 @@ from __future__ import annotations
 import tablib
 from django.urls import reverse
 
-from learners.resources import LearnerResource, neutralize_formula
+from learners.imports.formats import read_csv
+from learners.imports.learners import LearnerResource
+from learners.imports.widgets import neutralize_formula
 from tests.factories import LearnerFactory, ManagerFactory
+from tests.learners.imports.conftest import run_dataset
 
 DANGEROUS = {
     "first_name": '=HYPERLINK("http://evil.example","Click")',
@@ -29,7 +32,11 @@ def export(client, file_format: str) -> tablib.Dataset:
     )
     assert response.status_code == 200, response.content[:500]
     content = response.content
-    return tablib.Dataset().load(content.decode() if file_format == "csv" else content, file_format)
+    if file_format == "csv":
+        # Excel's reading: UTF-8 announced by the byte-order mark.
+        assert content.startswith(b"\xef\xbb\xbf")
+        return tablib.Dataset().load(content.decode("utf-8-sig"), "csv")
+    return tablib.Dataset().load(content, file_format)
 
 
 def test_neutralize_covers_every_trigger_character():
@@ -62,3 +69,38 @@ def test_an_export_imports_back_unchanged(client, importer, now):
 
     assert result.totals["skip"] == 1
     assert not result.has_validation_errors()
+
+
+def test_csv_opens_in_excel_with_non_ascii_names_intact(client, importer):
+    LearnerFactory.create(external_id="L1", first_name="Chloé", last_name="Ødegård-Łukasz")
+    client.force_login(importer)
+
+    row = export(client, "csv").dict[0]
+
+    assert (row["first_name"], row["last_name"]) == ("Chloé", "Ødegård-Łukasz")
+
+
+def test_xlsx_export_survives_control_characters_in_stored_text(client, importer):
+    LearnerFactory.create(external_id="L1", first_name="Ana\x07", last_name="Lo\x1bpez")
+    client.force_login(importer)
+
+    row = export(client, "xlsx").dict[0]
+
+    assert (row["first_name"], row["last_name"]) == ("Ana\ufffd", "Lo\ufffdpez")
+
+
+def test_a_csv_export_with_its_byte_order_mark_imports_back(client, importer, now):
+    LearnerFactory.create(external_id="L1", email="ana@example.com", first_name="Chloé")
+    client.force_login(importer)
+    response = client.post(
+        reverse("admin:learners_learner_export"),
+        {
+            "format": "0",
+            "resource": "0",
+            **{f"learnerresource_{name}": "on" for name in LearnerResource().get_export_order()},
+        },
+    )
+
+    summary = run_dataset("learners", read_csv(response.content.decode("utf-8")), now=now)
+
+    assert (summary.unchanged, summary.errors) == (1, [])

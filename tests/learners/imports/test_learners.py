@@ -1,31 +1,16 @@
-"""Importing learners, courses, progress and activity: good rows in, bad rows reported."""
+"""Importing learners and their managers: good rows in, bad rows reported."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-import tablib
-
-from learners.imports import import_dataset
-from learners.models import ActivityEvent, CourseProgress, Learner, Manager
+from learners.models import Learner, Manager
 from tests.factories import (
-    CourseFactory,
-    CourseProgressFactory,
     LearnerFactory,
     ManagerFactory,
 )
-
-from .conftest import NOW, csv_text
-
-LEARNER_HEADER = (
-    "external_id,email,first_name,last_name,role,team,manager_email,manager_name,"
-    "time_zone,locale,last_active_at"
-)
-
-
-def run(kind: str, text: str, *, dry_run: bool = False, now: dt.datetime = NOW):
-    dataset = tablib.Dataset().load(text, format="csv")
-    return import_dataset(kind=kind, dataset=dataset, now=now, dry_run=dry_run)
+from tests.learners.conftest import csv_text
+from tests.learners.imports.conftest import LEARNER_HEADER, run
 
 
 def test_it_imports_good_rows_and_reports_each_bad_one_by_row_number(db):
@@ -44,9 +29,9 @@ def test_it_imports_good_rows_and_reports_each_bad_one_by_row_number(db):
 
     assert (summary.created, summary.updated, summary.unchanged) == (2, 0, 0)
     assert [str(error) for error in summary.errors] == [
-        "row 2: email: Enter a valid email address.",
-        "row 3: time_zone: Mars/Olympus is not an IANA time zone (e.g. Europe/Berlin)",
-        "row 4: last_active_at: 'last tuesday' is not a date and time "
+        "row 3: email: Enter a valid email address.",
+        "row 4: time_zone: Mars/Olympus is not an IANA time zone (e.g. Europe/Berlin)",
+        "row 5: last_active_at: 'last tuesday' is not a date and time "
         "(use e.g. 2026-11-30T14:05:00Z).",
     ]
     ana = Learner.objects.get(external_id="L1")
@@ -75,9 +60,9 @@ def test_duplicates_in_the_file_and_in_the_database_are_row_errors(db):
 
     assert summary.created == 1
     assert [str(error) for error in summary.errors] == [
-        "row 2: external_id: LMS id L1 is also on row 1 of this file.",
-        "row 3: email: one@example.com is also on row 1 of this file.",
-        "row 4: email: taken@example.com belongs to another learner (LMS id OLD).",
+        "row 3: external_id: LMS id L1 is also on row 2 of this file.",
+        "row 4: email: one@example.com is also on row 2 of this file.",
+        "row 5: email: taken@example.com belongs to another learner (LMS id OLD).",
     ]
 
 
@@ -111,7 +96,7 @@ def test_managers_are_created_once_and_linked_to_the_learner_with_their_email(db
     )
 
     assert summary.created == 3
-    assert [error.row for error in summary.errors] == [4, 5]
+    assert [error.row for error in summary.errors] == [5, 6]
     assert "manager_email: Enter a valid email address." in str(summary.errors[1])
     assert set(Manager.objects.values_list("email", flat=True)) == {
         "boss@example.com",
@@ -201,7 +186,7 @@ def test_a_suppressed_address_cannot_come_back_under_a_new_lms_id(db, now):
 
     assert summary.created == 0
     assert [str(e) for e in summary.errors] == [
-        "row 1: email: bounced@example.com belongs to another learner (LMS id L1)."
+        "row 2: email: bounced@example.com belongs to another learner (LMS id L1)."
     ]
 
 
@@ -247,89 +232,3 @@ def test_query_count_does_not_grow_with_the_rows(db, django_assert_max_num_queri
         summary = run("learners", csv_text("external_id,email,manager_email", *rows))
 
     assert (summary.created, summary.unchanged, summary.errors) == (300, 50, [])
-
-
-def test_courses_accept_type_labels_in_any_case(db):
-    summary = run(
-        "courses",
-        csv_text(
-            "external_id,title,course_type,url",
-            "C1,GDPR basics,Compliance,https://lms.example.com/c/1",
-            "C2,Negotiation,elective,",
-            "C3,Mystery,astrology,",
-            "C4,,other,",
-        ),
-    )
-
-    assert summary.created == 2
-    assert [e.row for e in summary.errors] == [3, 4]
-    assert "course_type: Value 'astrology' is not a valid choice." in str(summary.errors[0])
-    assert "title: This field cannot be blank." in str(summary.errors[1])
-
-
-def test_progress_references_learners_and_courses_by_lms_id_and_refreshes_completion(db, now):
-    ana = LearnerFactory.create(external_id="L1")
-    course_a, course_b = (
-        CourseFactory.create(external_id="C1"),
-        CourseFactory.create(external_id="C2"),
-    )
-    CourseProgressFactory.create(learner=ana, course=course_a, percent_complete=10)
-
-    summary = run(
-        "progress",
-        csv_text(
-            "learner,course,percent_complete,last_module,next_module,resume_url,"
-            "minutes_remaining,updated_at",
-            "L1,C1,100,Module 5,,https://lms.example.com/c/1,0,2026-11-30T12:00:00Z",
-            "L1,C2,50%,Module 2,Module 3,https://lms.example.com/c/2/m/3,20,",
-            "L404,C1,10,,,,,",
-            "L1,C404,10,,,,,",
-            "L1,C2,120,,,not a url,-5,",
-        ),
-    )
-
-    assert (summary.created, summary.updated) == (1, 1)
-    messages = [str(e) for e in summary.errors]
-    assert messages[0] == "row 3: learner: No learner has the LMS id 'L404'."
-    assert messages[1] == "row 4: course: No course has the LMS id 'C404'."
-    assert messages[2].startswith("row 5: course: Learner L1 in course C2 is also on row 2.")
-    assert "percent_complete: Ensure this value is less than or equal to 100." in messages[2]
-    assert "resume_url: Enter a valid URL." in messages[2]
-    assert "minutes_remaining: Ensure this value is greater than or equal to 0." in messages[2]
-    second = CourseProgress.objects.get(learner=ana, course=course_b)
-    assert (second.percent_complete, second.next_module, second.updated_at) == (50, "Module 3", now)
-    ana.refresh_from_db()
-    assert ana.completion_rate == 50.0
-
-
-def test_activity_import_moves_last_active_forward_and_replays_change_nothing(db):
-    LearnerFactory.create(external_id="L1", last_active_at=dt.datetime(2026, 11, 1, tzinfo=dt.UTC))
-    LearnerFactory.create(external_id="L2", last_active_at=dt.datetime(2026, 11, 28, tzinfo=dt.UTC))
-    CourseFactory.create(external_id="C1")
-    text = csv_text(
-        "external_id,learner,course,kind,occurred_at",
-        "E1,L1,C1,module_completed,2026-11-20T10:00:00Z",
-        "E2,L1,,Login,2026-11-10T10:00:00Z",
-        "E3,L2,,login,2026-11-05T10:00:00Z",
-        "E1,L1,C1,module_completed,2026-11-20T10:00:00Z",
-        "E4,L9,,login,2026-11-05T10:00:00Z",
-        "E5,L1,,dancing,2026-11-05T10:00:00Z",
-        "E6,L1,,login,2027-06-01T00:00:00Z",
-    )
-
-    first = run("activity", text)
-    replay = run("activity", text)
-
-    assert (first.created, first.unchanged) == (3, 1)
-    assert [e.row for e in first.errors] == [5, 6, 7]
-    assert str(first.errors[0]) == "row 5: learner: No learner has the LMS id 'L9'."
-    assert "occurred_at: The time is in the future." in str(first.errors[2])
-    assert (replay.created, replay.updated, replay.unchanged) == (0, 0, 4)
-    assert ActivityEvent.objects.count() == 3
-    assert Learner.objects.get(external_id="L1").last_active_at == dt.datetime(
-        2026, 11, 20, 10, tzinfo=dt.UTC
-    )
-    # An older event never moves a learner back.
-    assert Learner.objects.get(external_id="L2").last_active_at == dt.datetime(
-        2026, 11, 28, tzinfo=dt.UTC
-    )

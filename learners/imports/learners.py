@@ -1,0 +1,230 @@
+"""Learners and their managers, keyed by LMS id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from import_export import fields
+
+from learners.imports.base import BaseLearnerDataResource, ExternalIdLoader, column_values
+from learners.imports.lms import LMS_LEARNER_COLUMNS, MOODLE_SITE_DEFAULT_ZONE
+from learners.imports.widgets import canonical_time_zone, timestamp_field
+from learners.lookups import LOOKUP_CHUNK, chunked
+from learners.models import Learner, Manager, normalize_email
+
+
+class LearnerResource(BaseLearnerDataResource):
+    """Learners keyed by LMS id, with their manager given as ``manager_email``/``manager_name``.
+
+    Contactability (unsubscribed, suppressed, sunset) is exported but never imported: a file
+    from the LMS cannot re-subscribe anyone. ``last_active_at`` only moves forward.
+    """
+
+    manager_email = fields.Field(column_name="manager_email")
+    manager_name = fields.Field(column_name="manager_name")
+    last_active_at = timestamp_field("last_active_at")
+    unsubscribed_at = timestamp_field("unsubscribed_at", readonly=True)
+    suppressed_at = timestamp_field("suppressed_at", readonly=True)
+    suppression_reason = fields.Field(
+        attribute="suppression_reason", column_name="suppression_reason", readonly=True
+    )
+    sunset_at = timestamp_field("sunset_at", readonly=True)
+
+    trusted_foreign_keys = ("manager",)
+    required_columns = ("external_id", "email")
+    column_aliases = LMS_LEARNER_COLUMNS
+    # A full name, split when the file has no first and last name (Open edX's "name").
+    extra_columns = ("full_name",)
+    update_fields = (
+        "email",
+        "first_name",
+        "last_name",
+        "role",
+        "team",
+        "manager",
+        "time_zone",
+        "locale",
+        "last_active_at",
+        "updated_at",
+    )
+
+    class Meta:
+        model = Learner
+        fields = (
+            "external_id",
+            "email",
+            "first_name",
+            "last_name",
+            "role",
+            "team",
+            "manager_email",
+            "manager_name",
+            "time_zone",
+            "locale",
+            "last_active_at",
+            "unsubscribed_at",
+            "suppressed_at",
+            "suppression_reason",
+            "sunset_at",
+        )
+        export_order = fields
+        import_id_fields = ("external_id",)
+        instance_loader_class = ExternalIdLoader
+
+    def get_queryset(self) -> QuerySet[Learner]:
+        return Learner.objects.all()
+
+    def filter_export(self, queryset: QuerySet[Learner], **kwargs: Any) -> QuerySet[Learner]:
+        return queryset.select_related("manager")
+
+    def dehydrate_manager_email(self, learner: Learner) -> str:
+        return learner.manager.email if learner.manager else ""
+
+    def dehydrate_manager_name(self, learner: Learner) -> str:
+        return learner.manager.name if learner.manager else ""
+
+    def before_import(self, dataset: Any, **kwargs: Any) -> None:
+        super().before_import(dataset, **kwargs)
+        emails = {normalize_email(value) for value in column_values(dataset, "email")}
+        self._email_owner: dict[str, str] = {}
+        for chunk in chunked(sorted(emails), LOOKUP_CHUNK):
+            self._email_owner.update(
+                Learner.objects.filter(email__in=chunk).values_list("email", "external_id")
+            )
+        manager_emails = {
+            normalize_email(value) for value in column_values(dataset, "manager_email")
+        }
+        self._managers: dict[str, Manager] = {}
+        for chunk in chunked(sorted(manager_emails), LOOKUP_CHUNK):
+            self._managers.update((m.email, m) for m in Manager.objects.filter(email__in=chunk))
+        self._manager_renames: dict[int, str] = {}
+
+    def before_import_row(self, row: dict[str, Any], **kwargs: Any) -> None:
+        super().before_import_row(row, **kwargs)
+        for column in ("email", "manager_email"):
+            if column in row:
+                row[column] = normalize_email(str(row[column] or ""))
+        if str(row.get("time_zone", "")) == MOODLE_SITE_DEFAULT_ZONE:
+            row["time_zone"] = ""
+        if row.get("time_zone"):
+            row["time_zone"] = canonical_time_zone(str(row["time_zone"]))
+        full_name = str(row.pop("full_name", "") or "")
+        if full_name and not (row.get("first_name") or row.get("last_name")):
+            first, _, last = full_name.partition(" ")
+            row["first_name"], row["last_name"] = first, last.strip()
+        # A blank time zone or locale keeps what the learner has (or the default), rather than
+        # failing the row or wiping a value the LMS simply did not export.
+        for column in ("time_zone", "locale"):
+            if column in row and row[column] in (None, ""):
+                del row[column]
+
+    def import_instance(self, instance: Learner, row: dict[str, Any], **kwargs: Any) -> None:
+        previous_activity = instance.last_active_at
+        errors: dict[str, Any] = {}
+        try:
+            super().import_instance(instance, row, **kwargs)
+        except ValidationError as exc:
+            errors = exc.update_error_dict(errors)
+        if previous_activity and (
+            instance.last_active_at is None or instance.last_active_at < previous_activity
+        ):
+            instance.last_active_at = previous_activity
+
+        if instance.external_id:
+            first = self.first_row_of(("external_id", instance.external_id))
+            if first:
+                errors.setdefault("external_id", []).append(
+                    f"LMS id {instance.external_id} is also on row {first} of this file."
+                )
+        if instance.email:
+            owner = self._email_owner.get(instance.email)
+            if owner is not None and owner != instance.external_id:
+                errors.setdefault("email", []).append(
+                    f"{instance.email} belongs to another learner (LMS id {owner})."
+                )
+            first = self.first_row_of(("email", instance.email))
+            if first:
+                errors.setdefault("email", []).append(
+                    f"{instance.email} is also on row {first} of this file."
+                )
+        if "manager_email" in row:
+            try:
+                self._assign_manager(instance, row)
+            except ValidationError as exc:
+                errors.setdefault("manager_email", []).extend(exc.messages)
+        if errors:
+            raise ValidationError(errors)
+
+    def _assign_manager(self, instance: Learner, row: dict[str, Any]) -> None:
+        email = row.get("manager_email") or ""
+        name = str(row.get("manager_name") or "")
+        if not email:
+            if name:
+                raise ValidationError("A manager name needs the manager's email.")
+            instance.manager = None
+            return
+        validate_email(email)
+        if email == instance.email:
+            raise ValidationError("A learner cannot be their own manager.")
+        manager = self._managers.get(email)
+        if manager is None:
+            # Saved only when a valid row needs it (before_save_instance): a bad row creates
+            # no manager.
+            manager = Manager(email=email, name=name)
+            self._managers[email] = manager
+        elif manager.pk and name and name != manager.name:
+            self._manager_renames[manager.pk] = name
+        instance.manager = manager
+
+    def skip_row(
+        self,
+        instance: Learner,
+        original: Learner,
+        row: dict[str, Any],
+        import_validation_errors: dict[str, Any] | None = None,
+    ) -> bool:
+        if not super().skip_row(instance, original, row, import_validation_errors):
+            return False
+        # The manager columns map to no model attribute, so import-export cannot compare them.
+        if "manager_email" not in row:
+            return True
+        email = row.get("manager_email") or ""
+        if not email:
+            return original.manager_id is None
+        manager = self._managers[email]
+        return (
+            manager.pk is not None
+            and manager.pk == original.manager_id
+            and manager.pk not in self._manager_renames
+        )
+
+    def before_save_instance(self, instance: Learner, row: dict[str, Any], **kwargs: Any) -> None:
+        email = row.get("manager_email")
+        if email:
+            manager = self._managers[email]
+            if manager.pk is None:
+                manager.save()
+            instance.manager = manager
+        if instance.pk is not None:
+            # bulk_update does not apply auto_now.
+            instance.updated_at = self.now
+
+    def after_import(self, dataset: Any, result: Any, **kwargs: Any) -> None:
+        super().after_import(dataset, result, **kwargs)
+        if self._manager_renames:
+            renamed = [Manager(pk=pk, name=name) for pk, name in self._manager_renames.items()]
+            Manager.objects.bulk_update(renamed, ["name"], batch_size=500)
+        link_managers_to_learners()
+
+
+def link_managers_to_learners() -> int:
+    """Link every manager not yet linked to the learner with the same email, in one UPDATE."""
+    same_email = Learner.objects.filter(email=OuterRef("email"))
+    return (
+        Manager.objects.filter(learner__isnull=True)
+        .filter(Exists(same_email))
+        .update(learner=Subquery(same_email.values("pk")[:1]))
+    )
