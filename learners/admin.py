@@ -244,6 +244,7 @@ class ActivityEventAdmin(LearnerDataAdmin):
 
 
 # LMS sources and what they sent (xAPI, Caliper, Moodle events).
+from django.db import models  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django.utils.html import format_html  # noqa: E402
 
@@ -266,6 +267,7 @@ class LmsSourceAdmin(LmsSourceAdminBase):
     fields = ("name", "caliper_sensor", "key", "created_at", "revoked_at")
     search_fields = ("name", "key")
     actions = ["issue_new_secret", "revoke"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def save_model(self, request: HttpRequest, obj: LmsSource, form: Any, change: bool) -> None:
         if change:

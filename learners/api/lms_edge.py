@@ -14,6 +14,7 @@ from django.http import HttpRequest, JsonResponse
 
 from learners.models import LmsSource
 from learners.standards.credentials import source_for_basic_auth
+from learners.standards.mapping import StoreResult
 
 
 class BadRequest(Exception):
@@ -69,3 +70,13 @@ def as_batch(value: Any, *, what: str) -> list[Any]:
 
 def basic_source(request: HttpRequest) -> LmsSource | None:
     return source_for_basic_auth(request.META.get("HTTP_AUTHORIZATION", ""))
+
+
+def summary(result: StoreResult) -> dict[str, Any]:
+    """The answer to a batch of events: how many were stored, applied, ignored, replays."""
+    return {
+        "stored": result.stored,
+        "applied": result.applied,
+        "ignored": result.ignored,
+        "duplicates": result.duplicates,
+    }

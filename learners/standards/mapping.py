@@ -28,9 +28,17 @@ MAX_ID_LENGTH = 190
 class StatementError(ValueError):
     """A statement that is not valid in its standard (the whole request is refused)."""
 
+    noun = "Statement"
+
     def __init__(self, index: int, message: str) -> None:
-        super().__init__(f"Statement {index}: {message}")
+        super().__init__(f"{self.noun} {index}: {message}")
         self.index = index
+
+
+class EventError(StatementError):
+    """An event (Caliper, Moodle) that is not valid in its standard."""
+
+    noun = "Event"
 
 
 def canonical_digest(value: Any) -> str:
