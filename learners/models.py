@@ -264,8 +264,10 @@ class LmsStatement(models.Model):
     class Meta:
         verbose_name = "LMS statement"
         constraints = [
+            # The id leads: a batch's lookup goes by its ids even while the planner's
+            # statistics still believe the table small.
             models.UniqueConstraint(
-                fields=["standard", "statement_id"], name="lms_statement_unique"
+                fields=["statement_id", "standard"], name="lms_statement_unique"
             ),
         ]
         indexes = [models.Index(fields=["-received_at"], name="lms_statement_received_idx")]
