@@ -178,61 +178,9 @@ def store_and_apply(
     if not fresh:
         return result
 
-    learners, by_email = _learners(fresh)
-    courses = _courses(fresh)
-    rows: list[LmsStatement] = []
-    events: list[dict[str, Any]] = []
-    progress: list[tuple[int, ProgressUpdate]] = []
-    for item in fresh:
-        learner = _first(item.learner_ids, learners) or _first(
-            (email.strip().lower() for email in item.learner_emails), by_email
-        )
-        course = _first(item.course_refs, courses)
-        row = LmsStatement(
-            source=source,
-            standard=standard,
-            statement_id=item.statement_id,
-            digest=item.digest,
-            verb=item.verb[:300],
-            actor=item.actor[:300],
-            learner_id=learner[0] if learner else None,
-            status=LmsStatement.Status.IGNORED,
-            reason=item.reason,
-            raw=item.raw,
-            occurred_at=item.occurred_at,
-            received_at=now,
-        )
-        rows.append(row)
-        if item.kind is None:
-            continue
-        if learner is None:
-            row.reason = f"No learner matches the actor {item.actor or '(none)'}."
-            continue
-        row.status = LmsStatement.Status.APPLIED
-        row.reason = "" if course or not item.course_refs else "Course not known: activity only."
-        events.append(
-            {
-                "event_id": event_id_for(standard, item.statement_id),
-                "learner_id": learner[1],
-                "course_id": course[1] if course else None,
-                "kind": item.kind,
-                "occurred_at": item.occurred_at.isoformat(),
-            }
-        )
-        update = _progress_update(item, learner[0], course[0] if course else None)
-        if update is not None:
-            progress.append((len(events) - 1, update))
-
-    applied_rows = [row for row in rows if row.status == LmsStatement.Status.APPLIED]
-    with transaction.atomic():
-        recorded = record_events(payload=events, now=now)
-        refused = {error.index: error for error in recorded.errors}
-        for index, error in refused.items():
-            applied_rows[index].status = LmsStatement.Status.IGNORED
-            messages = [m for ms in error.errors.values() for m in ms]
-            applied_rows[index].reason = " ".join(messages)[:300] or "Refused."
-        LmsStatement.objects.bulk_create(rows, batch_size=500, ignore_conflicts=True)
-        record_progress(updates=[u for index, u in progress if index not in refused])
+    plan = _plan(source=source, standard=standard, items=fresh, now=now)
+    _write(plan, now=now)
+    rows = plan.rows
     result.stored = len(rows)
     result.applied = sum(1 for row in rows if row.status == LmsStatement.Status.APPLIED)
     result.ignored = result.stored - result.applied
@@ -255,3 +203,74 @@ def _progress_update(item: Mapped, learner_pk: int, course_pk: int | None) -> Pr
             learner_id=learner_pk, course_id=course_pk, at=item.occurred_at, percent=item.percent
         )
     return None
+
+
+@dataclass
+class _Plan:
+    """What a batch will write: every statement's row, the events and progress it applies."""
+
+    rows: list[LmsStatement] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    # (index of the event in ``events``, the progress that event reports)
+    progress: list[tuple[int, ProgressUpdate]] = field(default_factory=list)
+
+
+def _plan(*, source: LmsSource, standard: str, items: Sequence[Mapped], now: dt.datetime) -> _Plan:
+    plan = _Plan()
+    learners, by_email = _learners(items)
+    courses = _courses(items)
+    for item in items:
+        learner = _first(item.learner_ids, learners) or _first(
+            (email.strip().lower() for email in item.learner_emails), by_email
+        )
+        course = _first(item.course_refs, courses)
+        row = LmsStatement(
+            source=source,
+            standard=standard,
+            statement_id=item.statement_id,
+            digest=item.digest,
+            verb=item.verb[:300],
+            actor=item.actor[:300],
+            learner_id=learner[0] if learner else None,
+            status=LmsStatement.Status.IGNORED,
+            reason=item.reason,
+            raw=item.raw,
+            occurred_at=item.occurred_at,
+            received_at=now,
+        )
+        plan.rows.append(row)
+        if item.kind is None:
+            continue
+        if learner is None:
+            row.reason = f"No learner matches the actor {item.actor or '(none)'}."
+            continue
+        row.status = LmsStatement.Status.APPLIED
+        row.reason = "" if course or not item.course_refs else "Course not known: activity only."
+        plan.events.append(
+            {
+                "event_id": event_id_for(standard, item.statement_id),
+                "learner_id": learner[1],
+                "course_id": course[1] if course else None,
+                "kind": item.kind,
+                "occurred_at": item.occurred_at.isoformat(),
+            }
+        )
+        update = _progress_update(item, learner[0], course[0] if course else None)
+        if update is not None:
+            plan.progress.append((len(plan.events) - 1, update))
+    return plan
+
+
+def _write(plan: _Plan, *, now: dt.datetime) -> None:
+    """Record the events, then store the statements (those the event path refused as
+    ignored, with its message), then the progress, in one transaction."""
+    applied = [row for row in plan.rows if row.status == LmsStatement.Status.APPLIED]
+    with transaction.atomic():
+        recorded = record_events(payload=plan.events, now=now)
+        refused = {error.index: error for error in recorded.errors}
+        for index, error in refused.items():
+            applied[index].status = LmsStatement.Status.IGNORED
+            messages = [m for ms in error.errors.values() for m in ms]
+            applied[index].reason = " ".join(messages)[:300] or "Refused."
+        LmsStatement.objects.bulk_create(plan.rows, batch_size=500, ignore_conflicts=True)
+        record_progress(updates=[u for index, u in plan.progress if index not in refused])

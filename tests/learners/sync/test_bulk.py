@@ -1,5 +1,8 @@
 """The nightly sync's set-based path on PostgreSQL: the import's rules, in a few statements."""
 
+# CSV rows read best as the LMS writes them, one per line.
+# ruff: noqa: E501
+
 from __future__ import annotations
 
 import datetime as dt
