@@ -1,4 +1,4 @@
-"""Helpers for tests of the LMS standards: fixture payloads and a source's credentials."""
+"""What tests of the LMS standards share: fixture payloads and a source's credentials."""
 
 from __future__ import annotations
 
