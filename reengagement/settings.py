@@ -221,6 +221,8 @@ LMS_MAX_STATEMENTS = env_int("LMS_MAX_STATEMENTS", 1000)
 CALIPER_JWKS = env_json("CALIPER_JWKS")
 if CALIPER_JWKS and not isinstance(CALIPER_JWKS.get("keys"), list):
     raise ImproperlyConfigured('CALIPER_JWKS must be a JWK set: {"keys": [...]}')
+# Where that set is published (fetched, and kept an hour, when a JWT names a key not above).
+CALIPER_JWKS_URL = env_str("CALIPER_JWKS_URL")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],

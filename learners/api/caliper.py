@@ -41,9 +41,12 @@ def _envelope(request: HttpRequest, source: LmsSource, body: bytes) -> Any:
     except UnicodeDecodeError:
         raise BadRequest("The body is neither JSON nor a JWT.") from None
     try:
-        return caliper.verify(token, jwks=settings.CALIPER_JWKS)
+        return caliper.verify(token, jwks=settings.CALIPER_JWKS, jwks_url=settings.CALIPER_JWKS_URL)
     except caliper.SignatureError as exc:
         raise BadRequest(str(exc), 401) from None
+    except caliper.KeysUnavailable as exc:
+        # Not the sender's fault: a 503 makes Canvas deliver the event again later.
+        raise BadRequest(str(exc), 503) from None
 
 
 @csrf_exempt

@@ -1,7 +1,8 @@
 """Caliper envelopes, as Canvas Live Events send them, verified and read.
 
 With "Sign Payload" on, Canvas posts the envelope as the claims of a JWT signed with RS256 by
-keys it publishes as a JWK set and rotates monthly; ``CALIPER_JWKS`` holds that set. Canvas
+keys it publishes as a JWK set and rotates monthly; ``CALIPER_JWKS`` holds that set, and
+``CALIPER_JWKS_URL`` (Canvas's published set) is fetched for a key it does not hold. Canvas
 signs every customer's events with the same keys, so the envelope's ``sensor`` (the Canvas
 instance) is what ties an event to one LMS source.
 """
@@ -9,6 +10,7 @@ instance) is what ties an event to one LMS source.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from typing import Any
 
@@ -48,21 +50,51 @@ class SignatureError(ValueError):
     """The JWT is not signed by a configured key (or is expired, or is not a JWT)."""
 
 
-def verify(token: str, *, jwks: dict[str, Any]) -> Any:
-    """The claims of a Canvas-signed JWT, checked against the JWK set ``jwks``."""
+class KeysUnavailable(RuntimeError):
+    """The published key set could not be fetched: the sender should try again later."""
+
+
+@functools.cache
+def _client(url: str) -> jwt.PyJWKClient:
+    # One client per URL and process: it keeps the fetched set for an hour, and a kid it has
+    # not seen (Canvas's next key, now in use) makes it fetch again.
+    return jwt.PyJWKClient(url, cache_jwk_set=True, lifespan=3600, timeout=10)
+
+
+def _configured_key(kid: Any, jwks: dict[str, Any]) -> jwt.PyJWK | None:
     if not jwks.get("keys"):
-        raise SignatureError("No Caliper signing keys are configured (CALIPER_JWKS).")
+        return None
     try:
-        header = jwt.get_unverified_header(token)
         keys = jwt.PyJWKSet.from_dict(jwks).keys
     except jwt.PyJWKSetError as exc:
         raise SignatureError(f"CALIPER_JWKS holds no usable key: {exc}.") from None
-    except jwt.InvalidTokenError as exc:
-        raise SignatureError(f"The body is not a signed JWT: {exc}.") from None
-    kid = header.get("kid")
     key = next((k for k in keys if k.key_id == kid), None) if kid else None
     if key is None and len(keys) == 1 and not kid:
         key = keys[0]
+    return key
+
+
+def _published_key(token: str, url: str) -> jwt.PyJWK:
+    try:
+        return _client(url).get_signing_key_from_jwt(token)
+    except jwt.PyJWKClientConnectionError as exc:
+        raise KeysUnavailable(f"The Caliper keys could not be fetched from {url}: {exc}") from None
+    except (jwt.PyJWKClientError, jwt.PyJWKSetError, jwt.InvalidTokenError) as exc:
+        raise SignatureError(f"No published key signs this JWT: {exc}.") from None
+
+
+def verify(token: str, *, jwks: dict[str, Any], jwks_url: str = "") -> Any:
+    """The claims of a Canvas-signed JWT, checked against the JWK set ``jwks`` and, for a key
+    it does not hold, the set published at ``jwks_url``."""
+    if not jwks.get("keys") and not jwks_url:
+        raise SignatureError("No Caliper signing keys are configured (CALIPER_JWKS).")
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.InvalidTokenError as exc:
+        raise SignatureError(f"The body is not a signed JWT: {exc}.") from None
+    key = _configured_key(kid, jwks)
+    if key is None and jwks_url:
+        key = _published_key(token, jwks_url)
     if key is None:
         raise SignatureError(f"No configured key has the id {kid!r}.")
     try:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import http.server
 import json
+import threading
 from typing import Any
 
 import jwt
@@ -14,6 +16,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 
 from learners.models import ActivityEvent, CourseProgress, Learner, LmsStatement
+from learners.standards import caliper
 from tests.factories import CourseFactory, LearnerFactory
 from tests.lms import Credentials, load, make_source
 
@@ -27,6 +30,7 @@ def new_key() -> rsa.RSAPrivateKey:
 
 KEY = new_key()
 OTHER_KEY = new_key()
+NEXT_KEY = new_key()
 
 
 def jwks(*keys: tuple[str, rsa.RSAPrivateKey]) -> dict[str, Any]:
@@ -209,3 +213,56 @@ def test_unknown_keys_and_malformed_envelopes(canvas):
     assert no_data.status_code == no_time.status_code == 400
     assert no_data.json()["detail"] == "Event 0: A Caliper envelope is an object with a data array."
     assert no_time.json()["detail"] == "Event 0: eventTime must be an ISO 8601 date and time."
+
+
+@pytest.fixture
+def published_keys():
+    """A local server publishing a JWK set, as Canvas publishes its keys."""
+    body = json.dumps(jwks(("canvas-next", NEXT_KEY))).encode()
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    caliper._client.cache_clear()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/jwks", hits
+    finally:
+        server.shutdown()
+        caliper._client.cache_clear()
+
+
+def test_a_key_not_configured_is_fetched_from_the_published_set(canvas, oxana, published_keys):
+    url, hits = published_keys
+    claims = envelope("logged_in.json", eventTime=recent())
+
+    with override_settings(CALIPER_JWKS_URL=url):
+        rotated = post(canvas, sign(claims, key=NEXT_KEY, kid="canvas-next"))
+        configured = post(canvas, sign({**claims, "sendTime": recent(0.5)}))
+        forged = post(canvas, sign(claims, key=OTHER_KEY, kid="canvas-next"))
+
+    assert (rotated.status_code, configured.status_code, forged.status_code) == (200, 200, 401)
+    # The configured key needs no fetch; the fetched set is kept for the next events.
+    assert hits == ["/jwks"]
+
+
+def test_a_key_set_that_cannot_be_fetched_asks_canvas_to_retry(canvas, oxana):
+    caliper._client.cache_clear()
+    claims = envelope("logged_in.json", eventTime=recent())
+
+    with override_settings(CALIPER_JWKS_URL="http://127.0.0.1:9/jwks"):
+        response = post(canvas, sign(claims, key=NEXT_KEY, kid="canvas-next"))
+
+    assert response.status_code == 503
+    assert "could not be fetched" in response.json()["detail"]
+    assert not LmsStatement.objects.exists()
