@@ -18,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from learners.api.lms_edge import (
     BadRequest,
     basic_source,
+    check_storable,
     error,
     parse_json,
     read_body,
@@ -41,12 +42,16 @@ def _envelope(request: HttpRequest, source: LmsSource, body: bytes) -> Any:
     except UnicodeDecodeError:
         raise BadRequest("The body is neither JSON nor a JWT.") from None
     try:
-        return caliper.verify(token, jwks=settings.CALIPER_JWKS, jwks_url=settings.CALIPER_JWKS_URL)
+        claims = caliper.verify(
+            token, jwks=settings.CALIPER_JWKS, jwks_url=settings.CALIPER_JWKS_URL
+        )
     except caliper.SignatureError as exc:
         raise BadRequest(str(exc), 401) from None
     except caliper.KeysUnavailable as exc:
         # Not the sender's fault: a 503 makes Canvas deliver the event again later.
         raise BadRequest(str(exc), 503) from None
+    check_storable(claims)
+    return claims
 
 
 @csrf_exempt

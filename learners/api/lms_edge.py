@@ -52,9 +52,25 @@ def parse_json(body: bytes) -> Any:
     if not body.strip():
         raise BadRequest("The body is empty; it must be JSON.")
     try:
-        return json.loads(body)
+        value = json.loads(body)
     except (UnicodeDecodeError, ValueError) as exc:
         raise BadRequest(f"The body is not valid JSON: {exc}.") from None
+    except RecursionError:
+        raise BadRequest("The body's JSON is nested too deeply.") from None
+    check_storable(value)
+    return value
+
+
+def check_storable(value: Any) -> None:
+    """Refuse JSON that PostgreSQL cannot store (it would fail the request with a 500): text
+    with a NUL character or half of a surrogate pair, both valid in JSON."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+        text.encode("utf-8")
+    except (UnicodeEncodeError, RecursionError):
+        raise BadRequest("The JSON holds text that is not valid Unicode.") from None
+    if "\x00" in text or "\\u0000" in text:
+        raise BadRequest("The JSON holds a NUL character (\\u0000), which cannot be stored.")
 
 
 def as_batch(value: Any, *, what: str) -> list[Any]:

@@ -266,3 +266,12 @@ def test_a_key_set_that_cannot_be_fetched_asks_canvas_to_retry(canvas, oxana):
     assert response.status_code == 503
     assert "could not be fetched" in response.json()["detail"]
     assert not LmsStatement.objects.exists()
+
+
+def test_a_signed_envelope_with_text_postgresql_cannot_store_is_a_400(canvas, oxana):
+    claims = envelope("logged_in.json", eventTime=recent(), action="Logged\u0000In")
+
+    response = post(canvas, sign(claims))
+
+    assert response.status_code == 400
+    assert "NUL character" in response.json()["detail"]

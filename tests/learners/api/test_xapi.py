@@ -274,6 +274,9 @@ def test_revoked_credentials_stop_working_at_once(lms, moodle_learner):
         (b"", 400, "The body is empty"),
         (b"[]", 400, "The array holds no statements."),
         (b"[1]", 400, "Statement 0: A statement must be a JSON object."),
+        (b'[{"verb": {"id": "a\\u0000b"}}]', 400, "NUL character"),
+        (b'[{"verb": {"id": "\\ud800"}}]', 400, "not valid Unicode"),
+        (b"[" * 100_000 + b"]" * 100_000, 400, "nested too deeply"),
         (b'[{"actor": {"account": {"name": "1"}}, "object": {"id": "x"}}]', 400, "verb"),
         (
             b'{"id": "nope", "actor": {}, "verb": {"id": "v"}, "object": {"id": "x"}}',
