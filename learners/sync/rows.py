@@ -73,7 +73,9 @@ def _problems(cells: dict[str, str]) -> tuple[list[str], dt.datetime | None]:
     problems: list[str] = []
     for column, limit in COLUMNS.items():
         value = cells.get(column, "")
-        if limit is not None and len(value) > limit:
+        if "\x00" in value:
+            problems.append(f"{column}: The value holds a NUL character.")
+        elif limit is not None and len(value) > limit:
             problems.append(
                 f"{column}: Ensure this value has at most {limit} characters (it has {len(value)})."
             )

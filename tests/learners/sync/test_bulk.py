@@ -99,6 +99,7 @@ def test_bad_rows_are_reported_by_number_and_the_good_ones_applied(write_file):
         "L7,tz@example.com,,,,,,,Mars/Olympus,,",
         "L8,when@example.com,,,,,,,,,yesterday",
         "L9,ok@example.com,,,,,,Nobody,,,",
+        "L10,nul@example.com,A\x00B,,,,,,,,",
     ))  # fmt: skip
 
     summary = sync_learners(path=path, now=NOW)
@@ -112,6 +113,7 @@ def test_bad_rows_are_reported_by_number_and_the_good_ones_applied(write_file):
         "row 7: time_zone: Mars/Olympus is not an IANA time zone (e.g. Europe/Berlin)",
         "row 8: last_active_at: 'yesterday' is not a date and time (use e.g. 2026-11-30T14:05:00Z).",
         "row 9: manager_email: A manager name needs the manager's email.",
+        "row 10: first_name: The value holds a NUL character.",
     ]
     assert (summary.created, summary.updated, summary.unchanged) == (1, 0, 0)
     assert sorted(Learner.objects.values_list("external_id", flat=True)) == ["L1", "OTHER"]
