@@ -244,6 +244,7 @@ class ActivityEventAdmin(LearnerDataAdmin):
 
 
 # LMS sources and what they sent (xAPI, Caliper, Moodle events).
+from django.conf import settings  # noqa: E402
 from django.db import models  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django.utils.html import format_html  # noqa: E402
@@ -263,11 +264,26 @@ class LmsSourceAdmin(LmsSourceAdminBase):
     """Credentials are issued when a source is added; the secret is shown once."""
 
     list_display = ("name", "key", "caliper_sensor", "created_at", "revoked_at")
-    readonly_fields = ("key", "created_at", "revoked_at")
-    fields = ("name", "caliper_sensor", "key", "created_at", "revoked_at")
+    readonly_fields = ("key", "endpoints", "created_at", "revoked_at")
+    fields = ("name", "caliper_sensor", "key", "endpoints", "created_at", "revoked_at")
     search_fields = ("name", "key")
     actions = ["issue_new_secret", "revoke"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    @admin.display(description="where the LMS sends")
+    def endpoints(self, source: LmsSource) -> str:
+        if not source.key:
+            return "Shown once the source is saved."
+        base = settings.PUBLIC_BASE_URL
+        return format_html(
+            "xAPI (LRS endpoint): <code>{}/xapi/</code><br>"
+            "Caliper (Canvas Live Events): <code>{}/lms/caliper/{}</code><br>"
+            "Moodle events: <code>{}/lms/moodle/events</code>",
+            base,
+            base,
+            source.key,
+            base,
+        )
 
     def save_model(self, request: HttpRequest, obj: LmsSource, form: Any, change: bool) -> None:
         if change:

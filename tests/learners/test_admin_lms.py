@@ -88,3 +88,16 @@ def test_ignored_statements_show_their_reason(db):
 
     assert page.status_code == 200
     assert "No learner matches the actor account 1." in page.content.decode()
+
+
+def test_a_source_page_says_where_the_lms_sends(db, settings):
+    settings.PUBLIC_BASE_URL = "https://campaigns.example.com"
+    client = admin_client(db)
+    lms = make_source()
+
+    page = client.get(reverse("admin:learners_lmssource_change", args=[lms.source.pk]))
+
+    text = page.content.decode()
+    assert "https://campaigns.example.com/xapi/" in text
+    assert f"https://campaigns.example.com/lms/caliper/{lms.source.key}" in text
+    assert lms.secret not in text
