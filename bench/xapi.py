@@ -195,7 +195,7 @@ def run(args: argparse.Namespace) -> int:
         web = processes.start(
             "gunicorn",
             [PYTHON, "-m", "gunicorn", "reengagement.wsgi", "-w", str(args.workers),
-             "-b", f"127.0.0.1:{port}", "--keep-alive", "30"],
+             "--threads", str(args.threads), "-b", f"127.0.0.1:{port}", "--keep-alive", "30"],
             _env(url),
         )  # fmt: skip
         wait_for_log(web, "Booting worker", timeout=60)
@@ -214,7 +214,8 @@ def run(args: argparse.Namespace) -> int:
     latencies = sorted(lat for c in clients for lat in c.latencies)
     failures = [f for c in clients for f in c.failures]
     print(f"xAPI statements: {args.statements} in batches of {args.batch}, "
-          f"{args.workers} gunicorn workers, {args.clients} client threads")  # fmt: skip
+          f"{args.workers} gunicorn workers x {args.threads} threads, "
+          f"{args.clients} client threads")  # fmt: skip
     rate, requests = stored / seconds, len(latencies) / seconds
     print(f"  stored {stored} ({applied} applied as activity) in {seconds:.2f} s "
           f"= {rate:,.0f} statements/s, {requests:.1f} requests/s")  # fmt: skip
@@ -241,6 +242,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--learners", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--target", type=int, default=5000, help="statements/s to reach")
     parser.add_argument("--log-dir", default=str(BASE_DIR / "var" / "bench-xapi"))
