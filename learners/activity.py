@@ -14,8 +14,9 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Case, DateTimeField, Q, Value, When
+from rest_framework import serializers
 
-from learners.api.serializers import MAX_CLOCK_SKEW, ActivityEventInSerializer
+from learners.event_shape import MAX_CLOCK_SKEW, ActivityEventInSerializer
 from learners.lookups import LOOKUP_CHUNK, UPDATE_CHUNK, chunked, ids_by_external_id
 from learners.models import ActivityEvent, Course, Learner
 
@@ -70,6 +71,8 @@ def advance_last_active(*, latest: Mapping[int, dt.datetime]) -> int:
     write time, so two concurrent batches cannot move a learner back either. Returns how many
     learners moved.
     """
+    if connection.vendor == "postgresql":
+        return _advance_last_active_postgresql(latest)
     moved = 0
     for chunk in chunked(sorted(latest.items()), UPDATE_CHUNK):
         new_value = Case(
@@ -82,6 +85,23 @@ def advance_last_active(*, latest: Mapping[int, dt.datetime]) -> int:
             .update(last_active_at=new_value)
         )
     return moved
+
+
+def _advance_last_active_postgresql(latest: Mapping[int, dt.datetime]) -> int:
+    """The same UPDATE with two array parameters instead of a CASE of two per learner:
+    building and quoting that CASE took most of a batch's time."""
+    if not latest:
+        return 0
+    ids, moments = zip(*sorted(latest.items()), strict=True)
+    table = Learner._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS l SET last_active_at = v.at"  # noqa: S608
+            " FROM unnest(%s::bigint[], %s::timestamptz[]) AS v(id, at)"
+            " WHERE l.id = v.id AND (l.last_active_at IS NULL OR l.last_active_at < v.at)",
+            [list(ids), list(moments)],
+        )
+        return int(cursor.rowcount)
 
 
 def latest_by_learner(events: Iterable[ActivityEvent]) -> dict[int, dt.datetime]:
@@ -102,6 +122,15 @@ def _event_id_of(item: object) -> str | None:
     return None
 
 
+def _messages(exc: serializers.ValidationError) -> dict[str, list[str]]:
+    """A validation error as messages by field name (what ``serializer.errors`` gives)."""
+    detail = exc.detail if isinstance(exc.detail, dict) else {"non_field_errors": exc.detail}
+    return {
+        name: [str(m) for m in (messages if isinstance(messages, list) else [messages])]
+        for name, messages in detail.items()
+    }
+
+
 def record_events(*, payload: Sequence[object], now: dt.datetime) -> BatchResult:
     """Store a batch of LMS events and move the learners' ``last_active_at`` forward.
 
@@ -112,14 +141,16 @@ def record_events(*, payload: Sequence[object], now: dt.datetime) -> BatchResult
     """
     result = BatchResult()
     shaped: list[tuple[int, dict[str, Any]]] = []
+    # One serializer validates every item, as a list serializer does: building one per item
+    # (its fields deep-copied each time) cost more than the rest of the batch.
+    serializer = ActivityEventInSerializer(context={"now": now})
     for index, item in enumerate(payload):
-        serializer = ActivityEventInSerializer(data=item, context={"now": now})
-        if serializer.is_valid():
-            shaped.append((index, serializer.validated_data))
-        else:
+        try:
+            shaped.append((index, serializer.run_validation(item)))
+        except serializers.ValidationError as exc:
             result.malformed += 1
             result.errors.append(
-                EventError(index=index, event_id=_event_id_of(item), errors=serializer.errors)
+                EventError(index=index, event_id=_event_id_of(item), errors=_messages(exc))
             )
 
     stored = existing_event_ids(data["event_id"] for _, data in shaped)

@@ -169,6 +169,8 @@ class ActivityEvent(models.Model):
         MODULE_STARTED = "module_started", "Module started"
         MODULE_COMPLETED = "module_completed", "Module completed"
         COURSE_COMPLETED = "course_completed", "Course completed"
+        # Launched, viewed, attempted …: the learner was there, nothing more is known.
+        ACTIVE = "active", "Active in the LMS"
         OTHER = "other", "Other"
 
     external_id = models.CharField("LMS event id", max_length=200, unique=True)
@@ -214,3 +216,81 @@ class ColumnMapping(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} ({self.get_kind_display().lower()})"
+
+
+class LmsSource(models.Model):
+    """An LMS that sends activity in its own standard (xAPI, Caliper, Moodle events).
+
+    It signs in with HTTP Basic: ``key`` as the user name and a secret shown once when it is
+    issued. Only a SHA-256 digest of the secret is kept: secrets are 32 random bytes, so a fast
+    digest is as safe as a slow password hash here and costs nothing on every request.
+    """
+
+    name = models.CharField(max_length=200, unique=True)
+    key = models.CharField("user name", max_length=40, unique=True, editable=False)
+    secret_digest = models.CharField(max_length=64, editable=False)
+    # Canvas signs its events with Instructure's keys, the same for every Canvas customer: the
+    # sensor (the Canvas instance's URL) is what says an event comes from this LMS.
+    caliper_sensor = models.URLField(
+        "Caliper sensor",
+        max_length=300,
+        blank=True,
+        help_text="For Canvas: the instance's URL as events name it (e.g. "
+        "https://school.instructure.com/). Events from another sensor are refused.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "LMS source"
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None
+
+
+class LmsStatement(models.Model):
+    """A statement or event exactly as an LMS sent it, and what was done with it."""
+
+    class Standard(models.TextChoices):
+        XAPI = "xapi", "xAPI"
+        CALIPER = "caliper", "Caliper"
+        MOODLE = "moodle", "Moodle event"
+
+    class Status(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        IGNORED = "ignored", "Ignored"
+
+    source = models.ForeignKey(LmsSource, on_delete=models.PROTECT, related_name="statements")
+    standard = models.CharField(max_length=10, choices=Standard.choices)
+    statement_id = models.CharField("id", max_length=200)
+    # SHA-256 of the statement's canonical JSON: tells a replay from a different statement.
+    digest = models.CharField(max_length=64)
+    verb = models.CharField(max_length=300, blank=True)
+    actor = models.CharField(max_length=300, blank=True)
+    learner = models.ForeignKey(
+        Learner, null=True, blank=True, on_delete=models.SET_NULL, related_name="statements"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices)
+    reason = models.CharField(max_length=300, blank=True)
+    raw = models.JSONField()
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "LMS statement"
+        constraints = [
+            # The id leads: a batch's lookup goes by its ids even while the planner's
+            # statistics still believe the table small.
+            models.UniqueConstraint(
+                fields=["statement_id", "standard"], name="lms_statement_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["-received_at"], name="lms_statement_received_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_standard_display()} {self.statement_id}"

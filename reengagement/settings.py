@@ -328,6 +328,18 @@ CELERY_TASK_ROUTES = {"campaigns.tasks.run_pass": {"queue": "pass"}}
 # How often beat runs the evaluation pass, when it first creates the schedule.
 PASS_INTERVAL_MINUTES = env_int("PASS_INTERVAL_MINUTES", 5)
 
+# Activity in the LMSs' standards (xAPI, Caliper, Moodle events): the largest request body
+# and the most statements one request may carry; an LMS sends more in more requests.
+LMS_MAX_BODY_BYTES = env_int("LMS_MAX_BODY_BYTES", 5_000_000)
+LMS_MAX_STATEMENTS = env_int("LMS_MAX_STATEMENTS", 1000)
+# The JWK set whose keys sign Canvas Live Events (Caliper, "Sign Payload" on), as JSON:
+# {"keys": [...]}. Canvas rotates them monthly and publishes previous, current and next.
+CALIPER_JWKS = env_json("CALIPER_JWKS")
+if CALIPER_JWKS and not isinstance(CALIPER_JWKS.get("keys"), list):
+    raise ImproperlyConfigured('CALIPER_JWKS must be a JWK set: {"keys": [...]}')
+# Where that set is published (fetched, and kept an hour, when a JWT names a key not above).
+CALIPER_JWKS_URL = env_str("CALIPER_JWKS_URL")
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.TokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -6,5 +6,6 @@ urlpatterns = [
     path("api/", include("learners.urls")),
     # ESP tracking webhooks: /anymail/<esp>/tracking/ (see README, "ESP webhooks").
     path("anymail/", include("anymail.urls")),
+    path("", include("learners.api.lms_urls")),
     path("", include("campaigns.urls")),
 ]

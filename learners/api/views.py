@@ -15,11 +15,11 @@ from rest_framework.views import APIView
 from learners.activity import BatchResult, record_events
 from learners.api.parsers import MAX_BODY_BYTES, BoundedJSONParser
 from learners.api.serializers import (
-    ActivityEventInSerializer,
     DetailSerializer,
     EventBatchRejectedSerializer,
     EventBatchResultSerializer,
 )
+from learners.event_shape import ActivityEventInSerializer
 
 # Bounded so a batch is a few queries and a few megabytes; an LMS sends more in more requests.
 MAX_BATCH = 1000

@@ -15,7 +15,7 @@ from django.utils import timezone
 from import_export import fields, resources
 from import_export.instance_loaders import BaseInstanceLoader
 
-from learners.api.serializers import MAX_CLOCK_SKEW
+from learners.event_shape import MAX_CLOCK_SKEW
 from learners.imports.columns import ColumnPlan, check_plan, plan_columns
 from learners.imports.formats import ROW_PROBLEMS, SHEET_ROWS
 from learners.imports.widgets import (
