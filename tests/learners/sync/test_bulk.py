@@ -111,10 +111,10 @@ def test_bad_rows_are_reported_by_number_and_the_good_ones_applied(write_file):
         "row 5: external_id: LMS id L1 is also on row 2 of this file.",
         "row 6: email: taken@example.com belongs to another learner (LMS id OTHER).",
         "row 7: manager_email: A learner cannot be their own manager.",
-        "row 7: time_zone: Mars/Olympus is not an IANA time zone (e.g. Europe/Berlin)",
-        "row 8: last_active_at: 'yesterday' is not a date and time (use e.g. 2026-11-30T14:05:00Z).",
-        "row 9: manager_email: A manager name needs the manager's email.",
-        "row 10: first_name: The value holds a NUL character.",
+        "row 8: time_zone: Mars/Olympus is not an IANA time zone (e.g. Europe/Berlin)",
+        "row 9: last_active_at: 'yesterday' is not a date and time (use e.g. 2026-11-30T14:05:00Z).",
+        "row 10: manager_email: A manager name needs the manager's email.",
+        "row 11: first_name: The value holds a NUL character.",
     ]
     assert (summary.created, summary.updated, summary.unchanged) == (1, 0, 0)
     assert sorted(Learner.objects.values_list("external_id", flat=True)) == ["L1", "OTHER"]
