@@ -23,7 +23,7 @@ from django.views.decorators.http import require_POST
 
 from campaigns.admin.common import ADMIN_CSS, HTTPS_URLS, _problem_list, variables_panel
 from campaigns.admin.feedback import AlertInline
-from campaigns.building import blueprint, selectors, services
+from campaigns.building import blueprint, blueprint_steps, selectors, services
 from campaigns.building.forms import (
     BlueprintForm,
     CampaignForm,
@@ -344,7 +344,7 @@ class CampaignAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "opts": self.opts,
             "title": "New campaign from the blueprint",
             "form": form,
-            "steps": blueprint.STEPS,
+            "steps": blueprint_steps.STEPS,
         }
         return TemplateResponse(request, "admin/campaigns/campaign/blueprint.html", context)
 

@@ -21,27 +21,11 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
-from campaigns.content import links, templating
+from campaigns.content import links, templating, wording
 from campaigns.models import Audience, Campaign, CtaTarget, Incentive, Send, Step, Variant
 from learners.models import Course, CourseProgress, Learner, Manager
 
-# Copy for the messages the product itself writes; rendered by the same safe engine.
-WELCOME_BACK_SUBJECT = "Welcome back, {{ first_name }}!"
-WELCOME_BACK_BODY = (
-    "Hi {{ first_name }},\n\nGood to see you back in {{ course_title }}. "
-    "Keep the momentum: {{ next_module }} is next."
-)
-HANDOFF_SUBJECT = "{{ first_name }} hasn't returned to {{ course_title }}"
-HANDOFF_BODY = (
-    "Hi {{ manager_first_name }},\n\n{{ full_name }} paused {{ course_title }} at "
-    "{{ last_module }} and hasn't come back after our reminders. We've stopped emailing them. "
-    "A personal word from you, or a mentor, is the best next step."
-)
 PREVIEW_LINK = links.absolute("/u/preview/")
-HANDOFF_SCRIPT = (
-    "Hi {{ first_name }}, I noticed you paused {{ course_title }} at {{ last_module }}. "
-    "Is anything in the way? Could you finish it by {{ finish_by }}?"
-)
 
 
 @dataclass(frozen=True)
@@ -97,9 +81,9 @@ def step_content(step: Step, variant: Variant | None, *, audience: str) -> Conte
             subject=step.manager_subject or step.subject,
             preheader="",
             body=step.manager_body or step.body,
-            cta_label="Send {{ first_name }} a note",
+            cta_label=wording.MANAGER_CTA_LABEL,
             cta_target="mailto",
-            manager_script=step.manager_script or HANDOFF_SCRIPT,
+            manager_script=step.manager_script or wording.HANDOFF_SCRIPT,
         )
     v = variant
     return Content(
@@ -115,9 +99,9 @@ def step_content(step: Step, variant: Variant | None, *, audience: str) -> Conte
 
 def welcome_back_content(campaign: Campaign) -> Content:
     return Content(
-        subject=campaign.welcome_back_subject or WELCOME_BACK_SUBJECT,
+        subject=campaign.welcome_back_subject or wording.WELCOME_BACK_SUBJECT,
         preheader="",
-        body=campaign.welcome_back_body or WELCOME_BACK_BODY,
+        body=campaign.welcome_back_body or wording.WELCOME_BACK_BODY,
         cta_label="Continue learning",
         cta_target=CtaTarget.RESUME,
         incentive=campaign.welcome_back_incentive,
@@ -126,12 +110,12 @@ def welcome_back_content(campaign: Campaign) -> Content:
 
 def handoff_content() -> Content:
     return Content(
-        subject=HANDOFF_SUBJECT,
+        subject=wording.HANDOFF_SUBJECT,
         preheader="",
-        body=HANDOFF_BODY,
-        cta_label="Send {{ first_name }} a note",
+        body=wording.HANDOFF_BODY,
+        cta_label=wording.MANAGER_CTA_LABEL,
         cta_target="mailto",
-        manager_script=HANDOFF_SCRIPT,
+        manager_script=wording.HANDOFF_SCRIPT,
     )
 
 
@@ -160,12 +144,12 @@ def template_context(
     if incentive and incentive.expires_in_days:
         incentive_expires_on = _local_date(now, learner.time_zone, incentive.expires_in_days)
     return {
-        "first_name": learner.first_name or "there",
+        "first_name": learner.first_name or wording.NO_FIRST_NAME,
         "last_name": learner.last_name,
         "full_name": learner.full_name or learner.email,
-        "course_title": course.title if course else "your course",
-        "last_module": (progress.last_module if progress else "") or "the last module",
-        "next_module": (progress.next_module if progress else "") or "the next module",
+        "course_title": course.title if course else wording.NO_COURSE,
+        "last_module": (progress.last_module if progress else "") or wording.NO_LAST_MODULE,
+        "next_module": (progress.next_module if progress else "") or wording.NO_NEXT_MODULE,
         "minutes_remaining": (progress.minutes_remaining or 0) if progress else 0,
         "percent_complete": round(progress.percent_complete) if progress else 0,
         "manager_name": manager_name,
@@ -195,7 +179,7 @@ def destination(
     (for managers) a ready-to-send email to their report."""
     if content.cta_target == "mailto":
         script = templating.render_text(content.manager_script, context)
-        subject = quote(str(context["course_title"]))
+        subject = quote(course.title if course else wording.MANAGER_NOTE_SUBJECT)
         return f"mailto:{learner.email}?subject={subject}&body={quote(script)}"
     if content.cta_target == CtaTarget.SURVEY:
         return survey_link

@@ -94,7 +94,7 @@ SAMPLE_CONTEXT: dict[str, str | int] = {
     "finish_by": "Friday 4 December",
     "cta_label": "Resume where you stopped",
     "incentive_title": "Comeback badge",
-    "incentive_description": "A badge on your profile for getting back on track",
+    "incentive_description": "A badge for getting back on track",
     "incentive_value": "",
     "incentive_expires_on": "",
     "campaign_name": "Win back",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import re
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 import pytest
 
@@ -126,10 +127,42 @@ def rendered_messages(campaign: Campaign, learner: Learner) -> list[tuple[str, s
             ]
             if audience == Audience.MANAGER:
                 content = emails.step_content(step, None, audience=audience)
-                script = templating.render_text(content.manager_script, _context(learner))
-                messages.append((f"{what} / script", script))
+                messages += _manager_extras(what, content, learner)
     messages += _welcome_back(campaign, learner)
+    messages += _handoff(learner)
     return messages
+
+
+def _manager_extras(what: str, content: emails.Content, learner: Learner) -> list[tuple[str, str]]:
+    """The manager's button, ready-to-send line and the subject of the email it opens."""
+    context = _context(learner)
+    progress = learner.progress.select_related("course").first()
+    mailto = emails.destination(
+        content=content,
+        context=context,
+        learner=learner,
+        course=progress.course if progress else None,
+        progress=progress,
+        survey_link="",
+    )
+    subject = unquote(mailto.split("?subject=", 1)[1].split("&", 1)[0])
+    return [
+        (f"{what} / button", templating.render_subject(content.cta_label, context)),
+        (f"{what} / script", templating.render_text(content.manager_script, context)),
+        (f"{what} / note subject", subject),
+    ]
+
+
+def _handoff(learner: Learner) -> list[tuple[str, str]]:
+    """The note a manager gets when the learner is sunset, and its ready-to-send line."""
+    content = emails.handoff_content()
+    context = _context(learner)
+    return [
+        ("Hand-off / subject", templating.render_subject(content.subject, context)),
+        ("Hand-off / body", templating.render_text(content.body, context)),
+        ("Hand-off / button", templating.render_subject(content.cta_label, context)),
+        ("Hand-off / script", templating.render_text(content.manager_script, context)),
+    ]
 
 
 def _context(learner: Learner, incentive: Incentive | None = None) -> dict[str, str | int]:
@@ -196,7 +229,14 @@ def test_a_learner_with_complete_data_still_gets_every_detail(campaign):
         "(40% done, about 15 minutes left)."
     )
     assert texts["Welcome back / subject"] == "Welcome back, Sam!"
-    assert texts["Welcome back / body"].endswith("Your Comeback badge is on your profile.")
+    assert texts["Welcome back / body"].endswith(
+        "Keep the momentum: Module 3: Breach response is next."
+    )
+    assert texts["Manager nudge / manager / button"] == "Send Sam a note"
+    assert texts["Manager nudge / manager / note subject"] == "Data Protection Essentials"
+    assert texts["Hand-off / subject"] == "Sam hasn't returned to Data Protection Essentials"
+    # Nothing the product cannot do is promised: no award is recorded on any profile.
+    assert not any("profile" in text for text in texts.values())
 
 
 def test_missing_data_gets_a_branch_that_claims_nothing(campaign):
