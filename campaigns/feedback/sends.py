@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from anymail.signals import EventType
 
-from campaigns.feedback import bots
+from campaigns.feedback import bots, bulk
 from campaigns.models import EspEvent, Send
 
 Matched = Send
@@ -131,5 +131,5 @@ def record_times(
             changed[send.pk] = send
             names.add(name)
     if changed:
-        Send.objects.bulk_update(list(changed.values()), sorted(names), batch_size=500)
+        bulk.update_rows(Send, list(changed.values()), sorted(names))
     return confirm
