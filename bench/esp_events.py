@@ -341,8 +341,9 @@ def main(argv: list[str] | None = None) -> int:
         load_after = os.getloadavg()
         procs.stop(worker)
         procs.stop(web)
-        state = counts(url)
         idle = idle_pass(env, procs, log_dir)
+        # After the idle pass: it recounts the rates of campaigns a worker's throttle put off.
+        state = counts(url)
     elapsed = finished - started
     bad = [c for c in codes if c != 200]
     print(
@@ -360,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"send state:                    {state['delivered']:,} delivered, "
                 f"{state['opened']:,} opened, {state['bounced']:,} bounced, "
                 f"{state['complained']:,} complained; {state['suppressed']:,} addresses "
-                f"suppressed; campaigns paused: {state['paused']}",
+                f"suppressed; campaigns paused by the guardrails: {state['paused']}",
                 f"idle pass, events table full:  apply_pending {idle['apply_pending']:.3f} s + "
                 f"engine pass {idle['pass']:.3f} s = {idle['total']:.3f} s (target ≤ 1 s)",
                 f"load average before/after:     {load_before[0]:.2f} / {load_after[0]:.2f}",
