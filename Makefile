@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 
-.PHONY: run test install lint migrate demo bench bench-import clean
+.PHONY: run test install lint migrate demo bench bench-import bench-esp-events clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ test: lint
 # The engine at 1,000,000 learners on PostgreSQL + Redis (see README: Benchmarks).
 bench: install
 	$(BIN)/python -m bench.engine $(BENCH_ARGS)
+
+# 100,000 ESP events posted to the webhooks and applied, against 1,000,000 sends (README).
+bench-esp-events: install
+	$(BIN)/python -m bench.esp_events $(BENCH_ARGS)
 
 # 100,000 learners imported from a CSV through the command-line importer.
 bench-import: migrate
