@@ -57,8 +57,12 @@ def match(events: Sequence[EspEvent]) -> dict[int, Send]:
     by_esp: dict[str, int] = {}
     by_ours: dict[str, int] = {}
     if message_ids:
+        # The "not empty" conditions repeat the partial indexes' own: PostgreSQL cannot infer
+        # them from an IN list of more than 100 values, and would read the whole table.
         by_esp = dict(
-            Send.objects.filter(esp_message_id__in=message_ids).values_list("esp_message_id", "pk")
+            Send.objects.filter(esp_message_id__in=message_ids)
+            .exclude(esp_message_id="")
+            .values_list("esp_message_id", "pk")
         )
         by_ours = dict(
             Send.objects.filter(message_id__in=message_ids, status__in=UNCERTAIN)
