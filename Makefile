@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | 
 # DEBUG off the settings refuse to start without production values (see README: Production).
 export DEBUG ?= true
 
-.PHONY: run test install lint migrate demo bench bench-import bench-results clean
+.PHONY: run test install lint migrate demo bench bench-import bench-results bench-esp-events clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -46,6 +46,10 @@ test: lint
 # The engine at 1,000,000 learners on PostgreSQL + Redis (see README: Benchmarks).
 bench: install
 	$(BIN)/python -m bench.engine $(BENCH_ARGS)
+
+# 100,000 ESP events posted to the webhooks and applied, against 1,000,000 sends (README).
+bench-esp-events: install
+	$(BIN)/python -m bench.esp_events $(BENCH_ARGS)
 
 # A campaign's results at 200,000 enrollments, and the overview of 50 campaigns (README).
 bench-results: install

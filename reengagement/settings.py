@@ -281,8 +281,18 @@ GUARDRAIL_MIN_VOLUME = env_int("GUARDRAIL_MIN_VOLUME", 500)
 COMPLAINT_RATE_WARN = env_float("COMPLAINT_RATE_WARN", 0.001)
 COMPLAINT_RATE_PAUSE = env_float("COMPLAINT_RATE_PAUSE", 0.003)
 HARD_BOUNCE_RATE_PAUSE = env_float("HARD_BOUNCE_RATE_PAUSE", 0.05)
-# A worker recounts a campaign's rates at most this often while applying events.
+# A worker recounts a campaign's rates at most this often while applying events; the pass
+# recounts those put off. The throttle is shared through the cache: set CACHE_URL
+# (redis://…) when workers run in more than one process.
 GUARDRAIL_CHECK_SECONDS = env_int("GUARDRAIL_CHECK_SECONDS", 60)
+CACHE_URL = env_str("CACHE_URL")
+if CACHE_URL and not CACHE_URL.startswith(("redis://", "rediss://")):
+    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL, not {CACHE_URL!r}")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    if CACHE_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 # A click this soon after the message went out is a link scanner's, not a person's.
 BOT_CLICK_SECONDS = env_int("BOT_CLICK_SECONDS", 10)
 

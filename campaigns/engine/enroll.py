@@ -99,7 +99,12 @@ def _first_wait(
     adapt = connection.ops.adapt_datetimefield_value
     last_delay = max((arms_of(s)[1][-1].delay for s in steps), default=dt.timedelta(0))
     holdout_end = now + last_delay + dt.timedelta(days=campaign.sunset_after_days)
-    start = steps[1] if first_now and len(steps) > 1 else (None if first_now else steps[0])
+    if not steps:
+        start = None
+    elif first_now:
+        start = steps[1] if len(steps) > 1 else None
+    else:
+        start = steps[0]
     if start is None:
         # No steps, or a single step sent now: straight to the sunset wait.
         return "NULL", "%s", [adapt(holdout_end)]

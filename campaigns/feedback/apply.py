@@ -23,10 +23,10 @@ from django.db import transaction
 from django.db.models import F
 
 from campaigns.delivery.record import confirm_sent
-from campaigns.feedback import guardrails, sends, subscriptions
+from campaigns.feedback import bulk, guardrails, sends, subscriptions
 from campaigns.feedback import suppression as suppressing
 from campaigns.feedback.bounces import classify_bounce, esp_opinion
-from campaigns.models import Audience, BounceClass, EspEvent, SuppressedAddress
+from campaigns.models import Audience, BounceClass, Campaign, EspEvent, SuppressedAddress
 from learners.models import Learner
 
 logger = logging.getLogger(__name__)
@@ -196,7 +196,8 @@ def _apply_batch(event_ids: Sequence[int], now: dt.datetime, result: ApplyResult
         event.campaign_id = send.campaign_id if send is not None else None
         event.applied_at = now
         event.outcome = _describe(event, send, text)
-    EspEvent.objects.bulk_update(
+    bulk.update_rows(
+        EspEvent,
         events,
         [
             "classification",
@@ -207,7 +208,6 @@ def _apply_batch(event_ids: Sequence[int], now: dt.datetime, result: ApplyResult
             "outcome",
             "is_machine",
         ],
-        batch_size=BATCH_SIZE,
     )
     result.applied += len(events)
     result.suppressed += suppressing.suppress(_suppressions(events))
@@ -218,19 +218,43 @@ def _apply_batch(event_ids: Sequence[int], now: dt.datetime, result: ApplyResult
     result.paused += _check_rates(events, now)
 
 
+def _dirty_key(campaign_id: int) -> str:
+    return f"guardrails:dirty:{campaign_id}"
+
+
 def _check_rates(events: Sequence[EspEvent], now: dt.datetime) -> int:
-    """Campaign rates, for the campaigns this batch brought complaints or bounces to; each at
-    most once per GUARDRAIL_CHECK_SECONDS in a process (a count over a week of sends)."""
+    """Campaign rates, for the campaigns this batch brought complaints or hard bounces to.
+
+    Each is recounted at most once per GUARDRAIL_CHECK_SECONDS (a count over a week of
+    sends); one left out meanwhile is marked, and the next pass recounts it
+    (:func:`check_marked_campaigns`), so a burst that ends inside the interval is judged too.
+    """
     touched = {
         e.campaign_id
         for e in events
-        if e.campaign_id
-        and e.classification in (BounceClass.RECIPIENT, BounceClass.COMPLAINT)
-        and cache.add(f"guardrails:{e.campaign_id}", 1, int(settings.GUARDRAIL_CHECK_SECONDS))
+        if e.campaign_id and e.classification in (BounceClass.RECIPIENT, BounceClass.COMPLAINT)
     }
-    if not touched:
+    due = []
+    for campaign_id in sorted(touched):
+        if cache.add(f"guardrails:{campaign_id}", 1, int(settings.GUARDRAIL_CHECK_SECONDS)):
+            cache.delete(_dirty_key(campaign_id))
+            due.append(campaign_id)
+        else:
+            cache.set(_dirty_key(campaign_id), 1, None)
+    return guardrails.check_rates(campaign_ids=due, now=now) if due else 0
+
+
+def check_marked_campaigns(*, now: dt.datetime) -> int:
+    """Recount the active campaigns whose recount a worker put off; returns how many paused."""
+    active = list(
+        Campaign.objects.filter(status=Campaign.Status.ACTIVE).values_list("pk", flat=True)
+    )
+    marked = cache.get_many([_dirty_key(pk) for pk in active])
+    due = [pk for pk in active if _dirty_key(pk) in marked]
+    if not due:
         return 0
-    return guardrails.check_rates(campaign_ids=sorted(touched), now=now)
+    cache.delete_many([_dirty_key(pk) for pk in due])
+    return guardrails.check_rates(campaign_ids=due, now=now)
 
 
 def _record_failure(event_id: int, exc: BaseException) -> None:
@@ -281,4 +305,5 @@ def apply_pending(*, now: dt.datetime, limit: int | None = None) -> ApplyResult:
             break
         last_id = ids[-1]
         result.add(apply_events(event_ids=ids, now=now))
+    result.paused += check_marked_campaigns(now=now)
     return result

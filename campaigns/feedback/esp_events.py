@@ -23,12 +23,12 @@ from typing import Any
 from anymail.exceptions import AnymailWebhookValidationFailure
 from anymail.signals import AnymailTrackingEvent, EventType, tracking
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.dispatch import Signal, receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from campaigns.feedback import bots
+from campaigns.feedback import bots, bulk
 from campaigns.models import EspEvent
 from learners.models import normalize_email
 
@@ -132,9 +132,11 @@ def build_event(*, event: AnymailTrackingEvent, esp_name: str, now: dt.datetime)
 
 def store_events(rows: Sequence[EspEvent]) -> list[int]:
     """Insert ``rows``, skipping those already stored (replays); return the ids of the rows
-    not applied yet, for the apply task."""
+    stored now, for the apply task (one stored before and not applied yet is the pass's)."""
     if not rows:
         return []
+    if connection.vendor == "postgresql":
+        return sorted(bulk.insert_new(EspEvent, rows, ["esp", "key"]))
     EspEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     keys: dict[str, set[str]] = {}
     for row in rows:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from anymail.signals import EventType
 
-from campaigns.feedback import bots
+from campaigns.feedback import bots, bulk
 from campaigns.models import EspEvent, Send
 
 Matched = Send
@@ -57,8 +57,12 @@ def match(events: Sequence[EspEvent]) -> dict[int, Send]:
     by_esp: dict[str, int] = {}
     by_ours: dict[str, int] = {}
     if message_ids:
+        # The "not empty" conditions repeat the partial indexes' own: PostgreSQL cannot infer
+        # them from an IN list of more than 100 values, and would read the whole table.
         by_esp = dict(
-            Send.objects.filter(esp_message_id__in=message_ids).values_list("esp_message_id", "pk")
+            Send.objects.filter(esp_message_id__in=message_ids)
+            .exclude(esp_message_id="")
+            .values_list("esp_message_id", "pk")
         )
         by_ours = dict(
             Send.objects.filter(message_id__in=message_ids, status__in=UNCERTAIN)
@@ -131,5 +135,5 @@ def record_times(
             changed[send.pk] = send
             names.add(name)
     if changed:
-        Send.objects.bulk_update(list(changed.values()), sorted(names), batch_size=500)
+        bulk.update_rows(Send, list(changed.values()), sorted(names))
     return confirm

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, Exists, OuterRef, Subquery, Value, When
 
+from campaigns.feedback import bulk
 from campaigns.models import Audience, Enrollment, Send, SuppressedAddress
 from learners.models import Learner, Manager
 
@@ -40,80 +41,145 @@ def _learner_reason(reason: str) -> str:
     return Learner.SuppressionReason.BOUNCE
 
 
-def _record(entry: Suppression) -> SuppressedAddress | None:
-    """Create or move back the address's active row; None when staff lifted it after the
-    event (a replayed old bounce must not undo their decision)."""
-    row = (
-        SuppressedAddress.objects.select_for_update()
-        .filter(address=entry.address, lifted_at__isnull=True)
-        .first()
-    )
-    values: dict[str, Any] = {
+def _record(entries: list[Suppression]) -> list[tuple[Suppression, SuppressedAddress]]:
+    """Create or move back each address's active row, a few statements for the batch; the
+    entries that (still) suppress, with their row. An entry older than a lift of its address
+    is dropped: a replayed old bounce must not undo staff's decision."""
+    earliest: dict[str, Suppression] = {}
+    for entry in entries:
+        if entry.address not in earliest or entry.at < earliest[entry.address].at:
+            earliest[entry.address] = entry
+    addresses = sorted(earliest)
+    active = {
+        row.address: row
+        for row in SuppressedAddress.objects.select_for_update()
+        .filter(address__in=addresses, lifted_at__isnull=True)
+        .order_by("pk")
+    }
+    last_lift: dict[str, dt.datetime] = {}
+    for address, lifted_at in SuppressedAddress.objects.filter(
+        address__in=addresses, lifted_at__isnull=False
+    ).values_list("address", "lifted_at"):
+        if lifted_at is not None:
+            last_lift[address] = max(lifted_at, last_lift.get(address, lifted_at))
+    new_rows, moved = [], []
+    for address, entry in earliest.items():
+        row = active.get(address)
+        values = _values(entry)
+        if row is not None:
+            # The earliest event explains the suppression, whatever order events arrive in.
+            if entry.at < row.suppressed_at:
+                for name, value in values.items():
+                    setattr(row, name, value)
+                moved.append(row)
+        elif address not in last_lift or last_lift[address] < entry.at:
+            new_rows.append(SuppressedAddress(address=address, **values))
+    bulk.update_rows(SuppressedAddress, moved, list(_values(entries[0])) if moved else [])
+    SuppressedAddress.objects.bulk_create(new_rows)
+    rows = {**active, **{row.address: row for row in new_rows}}
+    return [(e, rows[e.address]) for e in entries if e.address in rows]
+
+
+def _values(entry: Suppression) -> dict[str, Any]:
+    return {
         "reason": entry.reason,
         "detail": entry.detail[:2000],
         "status_code": entry.status_code[:12],
         "event_id": entry.event_id,
         "suppressed_at": entry.at,
     }
-    if row is not None:
-        # The earliest event explains the suppression, whatever order events arrive in.
-        if entry.at < row.suppressed_at:
-            SuppressedAddress.objects.filter(pk=row.pk).update(**values)
-        return row
-    lifted = SuppressedAddress.objects.filter(
-        address=entry.address, lifted_at__gte=entry.at
-    ).exists()
-    if lifted:
-        return None
-    return SuppressedAddress.objects.create(address=entry.address, **values)
 
 
 def suppress(entries: list[Suppression]) -> int:
-    """Suppress each entry's address; returns how many addresses are newly suppressed.
+    """Suppress each entry's address; returns how many learners and managers it newly stops.
 
     Learners with the address stop getting mail (pending sends skipped); managers stop getting
-    nudges; a complaint also ends every active enrollment of the learner.
+    nudges; a complaint also ends every active enrollment of the learner. A constant number
+    of statements whatever the number of entries.
     """
-    newly = 0
+    if not entries:
+        return 0
     with transaction.atomic():
-        for entry in sorted(entries, key=lambda e: (e.address, e.at)):
-            row = _record(entry)
-            if row is None:
-                continue
-            newly += _apply_to_people(entry, row)
+        kept = _record(entries)
+        if not kept:
+            return 0
+        return _stop_learners(kept) + _stop_managers(kept)
+
+
+def _stop_learners(kept: list[tuple[Suppression, SuppressedAddress]]) -> int:
+    by_address: dict[str, list[Suppression]] = {}
+    for entry, _row in kept:
+        by_address.setdefault(entry.address, []).append(entry)
+    learners = list(
+        Learner.objects.filter(email__in=list(by_address))
+        .only("pk", "email", "suppressed_at", "suppression_reason")
+        .order_by("pk")
+    )
+    changed, newly, complained = [], 0, []
+    for learner in learners:
+        mine = by_address[learner.email]
+        first = min(e.at for e in mine)
+        reasons = {_learner_reason(e.reason) for e in mine}
+        reason = (
+            Learner.SuppressionReason.COMPLAINT
+            if Learner.SuppressionReason.COMPLAINT in reasons
+            else learner.suppression_reason or Learner.SuppressionReason.BOUNCE
+        )
+        newly += learner.suppressed_at is None
+        if learner.suppressed_at is None or first < learner.suppressed_at:
+            learner.suppressed_at = first
+        learner.suppression_reason = reason
+        changed.append(learner)
+        complaint = [e.at for e in mine if e.reason == SuppressedAddress.Reason.COMPLAINT]
+        if complaint:
+            complained.append((learner.pk, min(complaint)))
+    bulk.update_rows(Learner, changed, ["suppressed_at", "suppression_reason"])
+    if complained:
+        _end_enrollments(complained)
+    Send.objects.filter(
+        learner_id__in=[learner.pk for learner in learners],
+        audience=Audience.LEARNER,
+        status__in=PENDING,
+    ).update(status=Send.Status.SKIPPED, skip_reason="address suppressed")
     return newly
 
 
-def _apply_to_people(entry: Suppression, row: SuppressedAddress) -> int:
-    reason = _learner_reason(entry.reason)
-    learners = Learner.objects.filter(email=entry.address)
-    changed = learners.filter(suppressed_at__isnull=True).update(
-        suppressed_at=entry.at, suppression_reason=reason
+def _end_enrollments(complained: list[tuple[int, dt.datetime]]) -> None:
+    at = dict(complained)
+    enrollments = list(
+        Enrollment.objects.filter(learner_id__in=list(at), status=Enrollment.Status.ACTIVE)
+        .only("pk", "learner_id")
+        .order_by("pk")
     )
-    # An earlier event moves the time back; a complaint's reason wins over a bounce's.
-    learners.filter(suppressed_at__gt=entry.at).update(suppressed_at=entry.at)
-    if reason == Learner.SuppressionReason.COMPLAINT:
-        learners.update(suppression_reason=reason)
-        Enrollment.objects.filter(
-            learner__email=entry.address, status=Enrollment.Status.ACTIVE
-        ).update(
-            status=Enrollment.Status.EXITED,
-            ended_at=entry.at,
-            exit_reason="complained",
-            next_due_at=None,
-        )
-    Send.objects.filter(
-        learner__email=entry.address, audience=Audience.LEARNER, status__in=PENDING
-    ).update(status=Send.Status.SKIPPED, skip_reason="address suppressed")
-    stopped = Manager.objects.filter(email=entry.address, nudges_opted_out_at__isnull=True).update(
-        nudges_opted_out_at=entry.at
+    for enrollment in enrollments:
+        enrollment.status = Enrollment.Status.EXITED
+        enrollment.ended_at = at[enrollment.learner_id]
+        enrollment.exit_reason = "complained"
+        enrollment.next_due_at = None
+    bulk.update_rows(Enrollment, enrollments, ["status", "ended_at", "exit_reason", "next_due_at"])
+
+
+def _stop_managers(kept: list[tuple[Suppression, SuppressedAddress]]) -> int:
+    first: dict[str, dt.datetime] = {}
+    rows: dict[str, SuppressedAddress] = {}
+    for entry, row in kept:
+        first[entry.address] = min(entry.at, first.get(entry.address, entry.at))
+        rows[entry.address] = row
+    managers = list(
+        Manager.objects.filter(email__in=list(first), nudges_opted_out_at__isnull=True)
+        .only("pk", "email", "nudges_opted_out_at")
+        .order_by("pk")
     )
-    if stopped:
-        SuppressedAddress.objects.filter(pk=row.pk).update(stopped_manager_nudges=True)
+    for manager in managers:
+        manager.nudges_opted_out_at = first[manager.email]
+    bulk.update_rows(Manager, managers, ["nudges_opted_out_at"])
+    SuppressedAddress.objects.filter(
+        pk__in=[rows[m.email].pk for m in managers if rows[m.email].pk]
+    ).update(stopped_manager_nudges=True)
     Send.objects.filter(
-        manager__email=entry.address, audience=Audience.MANAGER, status__in=PENDING
+        manager__email__in=list(first), audience=Audience.MANAGER, status__in=PENDING
     ).update(status=Send.Status.SKIPPED, skip_reason="manager address suppressed")
-    return int(bool(changed or stopped))
+    return len(managers)
 
 
 def reapply_suppressions(*, now: dt.datetime) -> int:

@@ -60,3 +60,13 @@ def test_it_keeps_the_holdout_deterministic_and_sends_them_nothing(db: None) -> 
     assert set(Enrollment.objects.filter(is_holdout=True).values_list("status", flat=True)) == {
         "sunset"
     }
+
+
+def test_an_active_campaign_without_steps_enrolls_and_sends_nothing(db: None) -> None:
+    # Launch refuses this, but a campaign can lose its steps after launch; the pass must not fail.
+    campaign = make_drip()
+    campaign.steps.all().delete()
+    learners(2)
+    result = run_pass(now=day(0))
+    assert (result.enrolled, result.sends_created, result.failed_campaigns) == (2, 0, 0)
+    assert set(Enrollment.objects.values_list("next_step", flat=True)) == {None}

@@ -114,3 +114,32 @@ def test_below_the_minimum_volume_nothing_is_judged(campaign: Campaign) -> None:
 def test_old_mail_does_not_count(campaign: Campaign) -> None:
     sent_mail(campaign, 1000, complained=10)
     assert guardrails.check_campaign(campaign=campaign, now=NOW + dt.timedelta(days=30)) == ""
+
+
+@override_settings(GUARDRAIL_MIN_VOLUME=500, GUARDRAIL_CHECK_SECONDS=3600)
+def test_a_recount_put_off_by_the_throttle_is_done_by_the_next_pass(campaign: Campaign) -> None:
+    from anymail.signals import AnymailTrackingEvent, tracking
+    from django.core.cache import cache
+
+    from campaigns.feedback import apply
+
+    cache.clear()
+    sent_mail(campaign, 1000)
+    sends = list(Send.objects.order_by("pk")[:4])
+    for index, send in enumerate(sends):
+        event = AnymailTrackingEvent(
+            event_type="complained",
+            event_id=f"c{index}",
+            recipient=send.to_email,
+            timestamp=NOW - dt.timedelta(days=1),
+            metadata={"send_id": send.pk},
+        )
+        tracking.send(sender=object, event=event, esp_name="Postmark")
+        ids = list(EspEvent.objects.filter(applied_at__isnull=True).values_list("pk", flat=True))
+        # One worker applies each complaint; the first recount finds 1 in 1000: fine.
+        apply.apply_events(event_ids=ids, now=NOW)
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.ACTIVE
+    assert apply.apply_pending(now=NOW).paused == 1
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.PAUSED
