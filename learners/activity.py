@@ -131,6 +131,8 @@ def _messages(exc: serializers.ValidationError) -> dict[str, list[str]]:
     }
 
 
+# Longer than most: one pass over the batch that checks each event against the learners,
+# courses and ids loaded for the whole batch; each check names the field it refuses.
 def record_events(*, payload: Sequence[object], now: dt.datetime) -> BatchResult:
     """Store a batch of LMS events and move the learners' ``last_active_at`` forward.
 

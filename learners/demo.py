@@ -172,20 +172,7 @@ def seed_demo_learners(*, count: int, now: dt.datetime, seed: int = 1) -> DemoSu
     so running it twice creates nothing the second time. A few queries per thousand learners.
     """
     summary = DemoSummary()
-    existing_courses = set(Course.objects.values_list("external_id", flat=True))
-    new_courses = [
-        Course(
-            external_id=c.external_id,
-            title=c.title,
-            course_type=c.course_type,
-            url=f"{LMS_URL}/courses/{c.slug}",
-        )
-        for c in COURSES
-        if c.external_id not in existing_courses
-    ]
-    Course.objects.bulk_create(new_courses)
-    summary.courses = len(new_courses)
-    courses = {c.external_id: c for c in Course.objects.filter(external_id__startswith="DEMO-C")}
+    summary.courses, courses = _ensure_courses()
 
     population = demo_population(count=count, seed=seed)
     existing = set(
@@ -213,27 +200,8 @@ def seed_demo_learners(*, count: int, now: dt.datetime, seed: int = 1) -> DemoSu
     Learner.objects.bulk_create(new_learners, batch_size=1000)
     summary.learners = len(new_learners)
 
-    wanted_managers = {email: name for _, email, name in population}
-    known_managers = set(_manager_pks(wanted_managers))
-    new_managers = [
-        Manager(email=email, name=name)
-        for email, name in wanted_managers.items()
-        if email not in known_managers
-    ]
-    Manager.objects.bulk_create(new_managers, batch_size=1000)
-    summary.managers = len(new_managers)
-    link_managers_to_learners()
-
-    managers = _manager_pks(wanted_managers)
-    learner_pks = ids_by_external_id(Learner, (spec.external_id for spec, _, _ in fresh))
-    Learner.objects.bulk_update(
-        [
-            Learner(pk=learner_pks[spec.external_id], manager_id=managers[email])
-            for spec, email, _ in fresh
-        ],
-        ["manager"],
-        batch_size=1000,
-    )
+    summary.managers = _ensure_managers(population)
+    learner_pks = _link_managers(population, fresh)
     _mark_some_uncontactable(fresh, learner_pks, now=now, seed=seed)
 
     progress_before = CourseProgress.objects.count()
@@ -257,6 +225,51 @@ def seed_demo_learners(*, count: int, now: dt.datetime, seed: int = 1) -> DemoSu
     summary.events = ActivityEvent.objects.count() - events_before
     refresh_completion_rates(learner_ids=learner_pks.values())
     return summary
+
+
+def _ensure_courses() -> tuple[int, dict[str, Course]]:
+    """The demo courses, created where missing: how many were new, and all of them by LMS id."""
+    existing_courses = set(Course.objects.values_list("external_id", flat=True))
+    new_courses = [
+        Course(
+            external_id=c.external_id,
+            title=c.title,
+            course_type=c.course_type,
+            url=f"{LMS_URL}/courses/{c.slug}",
+        )
+        for c in COURSES
+        if c.external_id not in existing_courses
+    ]
+    Course.objects.bulk_create(new_courses)
+    courses = {c.external_id: c for c in Course.objects.filter(external_id__startswith="DEMO-C")}
+    return len(new_courses), courses
+
+
+def _ensure_managers(population: list[tuple[DemoLearner, str, str]]) -> int:
+    """The population's managers, created where missing (some are learners too)."""
+    wanted = {email: name for _, email, name in population}
+    known = set(_manager_pks(wanted))
+    new_managers = [Manager(email=e, name=n) for e, n in wanted.items() if e not in known]
+    Manager.objects.bulk_create(new_managers, batch_size=1000)
+    link_managers_to_learners()
+    return len(new_managers)
+
+
+def _link_managers(
+    population: list[tuple[DemoLearner, str, str]], fresh: list[tuple[DemoLearner, str, str]]
+) -> dict[str, int]:
+    """Give each new learner their manager; returns the new learners' ids by LMS id."""
+    managers = _manager_pks({email for _, email, _ in population})
+    learner_pks = ids_by_external_id(Learner, (spec.external_id for spec, _, _ in fresh))
+    Learner.objects.bulk_update(
+        [
+            Learner(pk=learner_pks[spec.external_id], manager_id=managers[email])
+            for spec, email, _ in fresh
+        ],
+        ["manager"],
+        batch_size=1000,
+    )
+    return learner_pks
 
 
 def _manager_pks(emails: Iterable[str]) -> dict[str, int]:

@@ -21,7 +21,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
-from campaigns.admin.common import ADMIN_CSS, HTTPS_URLS, _problem_list, variables_panel
+from campaigns.admin.common import ADMIN_CSS, _problem_list, variables_panel
 from campaigns.admin.feedback import AlertInline
 from campaigns.building import blueprint, blueprint_steps, selectors, services
 from campaigns.building.forms import (
@@ -30,6 +30,7 @@ from campaigns.building.forms import (
     StepForm,
 )
 from campaigns.models import Campaign, Segment, Step
+from reengagement.url_fields import HTTPS_URLS
 
 
 class StepInlineForm(StepForm):

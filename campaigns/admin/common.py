@@ -1,10 +1,7 @@
-"""What the builder's admin pages share: the stylesheet, https URL fields, template help."""
+"""What the builder's admin pages share: the stylesheet and the template help."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.db.models import Field, URLField
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
@@ -13,8 +10,6 @@ from campaigns.content import templating
 # ModelAdmin and the inlines are generic only in django-stubs; subscripting them at runtime needs
 # django_stubs_ext, a development tool, hence the type-arg ignores on the classes below.
 ADMIN_CSS = {"all": ["css/admin-campaigns.css"]}
-# A URL typed without a scheme is https (Django 6's default, chosen now).
-HTTPS_URLS: dict[type[Field[Any, Any]], dict[str, Any]] = {URLField: {"assume_scheme": "https"}}
 
 
 def variables_panel() -> SafeString:

@@ -13,7 +13,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from campaigns.admin.common import ADMIN_CSS, HTTPS_URLS, variables_panel
+from campaigns.admin.common import ADMIN_CSS, variables_panel
 from campaigns.building import selectors, services
 from campaigns.building.forms import (
     PreviewForm,
@@ -23,6 +23,7 @@ from campaigns.building.forms import (
 from campaigns.content import emails, templating
 from campaigns.models import Audience, Step, Variant
 from learners.models import Learner
+from reengagement.url_fields import HTTPS_URLS
 
 
 class VariantInline(admin.StackedInline):  # type: ignore[type-arg]

@@ -11,12 +11,12 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import models
 
 from campaigns.building import checks
 from campaigns.content import templating
 from campaigns.models import Campaign, CtaTarget, Incentive, Segment, Step, Variant
 from learners.models import Course
+from reengagement.url_fields import https_url_fields
 
 # ModelForm is generic only in django-stubs (subscripting it at runtime would need
 # django_stubs_ext), hence the type-arg ignores on the classes below.
@@ -29,13 +29,6 @@ WEEKDAYS = [
     ("5", "Saturday"),
     ("6", "Sunday"),
 ]
-
-
-def https_url_fields(db_field: models.Field[Any, Any], **kwargs: Any) -> forms.Field | None:
-    """Form fields as Django makes them, except that a URL typed without a scheme is https."""
-    if isinstance(db_field, models.URLField):
-        kwargs.setdefault("assume_scheme", "https")
-    return db_field.formfield(**kwargs)
 
 
 def check_templates(form: forms.ModelForm[Any], fields: tuple[str, ...]) -> None:

@@ -205,6 +205,9 @@ def _message_domain() -> str:
     return address or "localhost"
 
 
+# Longer than most functions here: its keyword-only signature names every input an email
+# needs, and the layout dict every value the layout shows; the CTA, opt-out, bodies and
+# headers are already functions of their own.
 def render(
     *,
     content: Content,

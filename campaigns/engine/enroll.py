@@ -16,6 +16,9 @@ from campaigns.engine.sql import ENROLLMENT, without_nested_loops
 from campaigns.models import Campaign, Enrollment, Step
 
 
+# Longer than most: one INSERT … SELECT with its parameters in the order the statement
+# needs them, and a docstring on why day-0 sends are created here. Split, the statement
+# would be harder to read, not easier.
 def enroll_segment_members(*, campaign: Campaign, now: dt.datetime) -> EnrollResult:
     """Enroll the segment's members who are in no active enrollment and were never in this
     campaign, in one ``INSERT … SELECT``.

@@ -53,6 +53,8 @@ def shot(page: Page, name: str) -> None:
         page.screenshot(path=os.path.join(SCREENSHOTS, f"{name}.png"), full_page=True)
 
 
+# One walk through the admin, as a newcomer clicks it: split, each part would need the
+# pages the previous one left open.
 def test_a_newcomer_builds_and_launches_the_blueprint_campaign(
     page: Page, live_server: Any
 ) -> None:

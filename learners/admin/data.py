@@ -49,7 +49,7 @@ def _row_numbers(numbers: list[int]) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
@@ -92,13 +92,13 @@ class LearnerDataAdmin(ImportExportModelAdmin):
             return response
         good = summary.created + summary.updated + summary.unchanged
         text = (
-            f"{_plural(good, 'row')} will be imported: {summary.created} new, "
+            f"{plural(good, 'row')} will be imported: {summary.created} new, "
             f"{summary.updated} updated, {summary.unchanged} unchanged."
         )
         if summary.errors:
             numbers = sorted({error.row for error in summary.errors})
             text += (
-                f" {_plural(len(numbers), 'row')} with errors will be left out "
+                f" {plural(len(numbers), 'row')} with errors will be left out "
                 f"(row {_row_numbers(numbers)}; rows are numbered as in a spreadsheet, "
                 "the header is row 1)."
             )
@@ -134,7 +134,7 @@ class LearnerDataAdmin(ImportExportModelAdmin):
         if summary.errors:
             numbers = sorted({error.row for error in summary.errors})
             text += (
-                f" {_plural(len(numbers), 'row')} with errors not imported: "
+                f" {plural(len(numbers), 'row')} with errors not imported: "
                 f"row {_row_numbers(numbers)}."
             )
             messages.warning(request, text)
@@ -301,107 +301,3 @@ class ColumnMappingAdmin(ColumnMappingAdminBase):
     @admin.display(description="columns mapped")
     def column_count(self, mapping: ColumnMapping) -> int:
         return len(mapping.columns)
-
-
-# LMS sources and what they sent (xAPI, Caliper, Moodle events).
-from django.conf import settings  # noqa: E402
-from django.db import models  # noqa: E402
-from django.utils import timezone  # noqa: E402
-from django.utils.html import format_html  # noqa: E402
-
-from learners.models import LmsSource, LmsStatement  # noqa: E402
-from learners.standards.credentials import issue_credentials, revoke_credentials  # noqa: E402
-
-if TYPE_CHECKING:
-    LmsSourceAdminBase = admin.ModelAdmin[LmsSource]
-    LmsStatementAdminBase = admin.ModelAdmin[LmsStatement]
-else:
-    LmsSourceAdminBase = LmsStatementAdminBase = admin.ModelAdmin
-
-
-@admin.register(LmsSource)
-class LmsSourceAdmin(LmsSourceAdminBase):
-    """Credentials are issued when a source is added; the secret is shown once."""
-
-    list_display = ("name", "key", "caliper_sensor", "created_at", "revoked_at")
-    readonly_fields = ("key", "endpoints", "created_at", "revoked_at")
-    fields = ("name", "caliper_sensor", "key", "endpoints", "created_at", "revoked_at")
-    search_fields = ("name", "key")
-    actions = ["issue_new_secret", "revoke"]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-
-    @admin.display(description="where the LMS sends")
-    def endpoints(self, source: LmsSource) -> str:
-        if not source.key:
-            return "Shown once the source is saved."
-        base = settings.PUBLIC_BASE_URL
-        return format_html(
-            "xAPI (LRS endpoint): <code>{}/xapi/</code><br>"
-            "Caliper (Canvas Live Events): <code>{}/lms/caliper/{}</code><br>"
-            "Moodle events: <code>{}/lms/moodle/events</code>",
-            base,
-            base,
-            source.key,
-            base,
-        )
-
-    def save_model(self, request: HttpRequest, obj: LmsSource, form: Any, change: bool) -> None:
-        if change:
-            super().save_model(request, obj, form, change)
-            return
-        self._show_secret(request, obj, issue_credentials(source=obj))
-
-    def _show_secret(self, request: HttpRequest, source: LmsSource, secret: str) -> None:
-        self.message_user(
-            request,
-            format_html(
-                "Credentials for {}: user name <code>{}</code>, password <code>{}</code>. "
-                "Copy the password now: it is not stored and cannot be shown again.",
-                source.name,
-                source.key,
-                secret,
-            ),
-            messages.WARNING,
-        )
-
-    @admin.action(description="Issue a new secret (the old one stops working)")
-    def issue_new_secret(self, request: HttpRequest, queryset: QuerySet[LmsSource]) -> None:
-        for source in queryset:
-            self._show_secret(request, source, issue_credentials(source=source))
-
-    @admin.action(description="Revoke credentials")
-    def revoke(self, request: HttpRequest, queryset: QuerySet[LmsSource]) -> None:
-        now = timezone.now()
-        for source in queryset:
-            revoke_credentials(source=source, now=now)
-        self.message_user(request, f"Revoked {_plural(queryset.count(), 'source')}.")
-
-
-@admin.register(LmsStatement)
-class LmsStatementAdmin(LmsStatementAdminBase):
-    """Read only: what each LMS sent, and whether it moved a learner (and if not, why)."""
-
-    list_display = (
-        "statement_id",
-        "standard",
-        "source",
-        "verb",
-        "actor",
-        "learner",
-        "status",
-        "reason",
-        "occurred_at",
-        "received_at",
-    )
-    list_filter = ("status", "standard", "source")
-    list_select_related = ("source", "learner")
-    search_fields = ("statement_id", "actor", "learner__external_id", "learner__email")
-    date_hierarchy = "received_at"
-    ordering = ("-received_at",)
-    show_full_result_count = False
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
