@@ -84,6 +84,10 @@ def env_for(url: str, broker: str) -> dict[str, str]:
         "DATABASE_URL": url,
         "CELERY_BROKER_URL": broker,
         "DEBUG": "false",
+        # With DEBUG off (as in production, where Django keeps no query log) the settings want
+        # a public https base; the benchmark talks plain http to its own server on loopback.
+        "PUBLIC_BASE_URL": "https://bench.example.com",
+        "SECURE_SSL_REDIRECT": "false",
         "SECRET_KEY": "bench-only-secret-key",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "WEBHOOK_SECRET": SECRET,
