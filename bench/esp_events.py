@@ -84,6 +84,10 @@ def env_for(url: str, broker: str) -> dict[str, str]:
         "DATABASE_URL": url,
         "CELERY_BROKER_URL": broker,
         "DEBUG": "false",
+        # With DEBUG off (as in production, where Django keeps no query log) the settings want
+        # a public https base; the benchmark talks plain http to its own server on loopback.
+        "PUBLIC_BASE_URL": "https://bench.example.com",
+        "SECURE_SSL_REDIRECT": "false",
         "SECRET_KEY": "bench-only-secret-key",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "WEBHOOK_SECRET": SECRET,
@@ -121,11 +125,11 @@ def load(url: str, sends: int) -> float:
             "priority, goal_window_days, holdout_percent, quiet_hours_start, quiet_hours_end, "
             "sending_weekdays, weekly_cap, from_name, from_email, reply_to, postal_address, "
             "utm_source, utm_campaign, welcome_back_enabled, welcome_back_subject, "
-            "welcome_back_body, "
+            "welcome_back_body, goal_activity_kinds, "
             "sunset_after_days, created_at, updated_at) "
             "SELECT 'Bench', 'bench', '', id, 'active', 100, 21, 0, '21:00', '08:00', "
             "'0,1,2,3,4', 3, 'Bench', 'bench@example.com', '', 'Bench, 1 Way', 'bench', '', false, "
-            "'', '', 7, %s, %s FROM campaigns_segment",
+            "'', '', '', 7, %s, %s FROM campaigns_segment",
             [at, at],
         )
         conn.execute(

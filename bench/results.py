@@ -215,6 +215,14 @@ def main(argv: list[str] | None = None) -> int:
     loaded = prepare(url, keep=args.keep)
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "reengagement.settings")
+    # As in production (no query log kept), so the settings want production values.
+    for name, value in {
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-secret-key",
+        "PUBLIC_BASE_URL": "https://bench.example.com",
+        "ALLOWED_HOSTS": "bench.example.com",
+    }.items():
+        os.environ.setdefault(name, value)
     import django
 
     django.setup()

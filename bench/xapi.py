@@ -57,6 +57,10 @@ def _env(url: str, **extra: str) -> dict[str, str]:
         "DATABASE_URL": url,
         "DB_CONN_MAX_AGE": "600",
         "DEBUG": "0",
+        # With DEBUG off (as in production, where Django keeps no query log) the settings want
+        # a public https base; the benchmark talks plain http to its own server on loopback.
+        "PUBLIC_BASE_URL": "https://bench.example.com",
+        "SECURE_SSL_REDIRECT": "false",
         "SECRET_KEY": "bench-only",
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
