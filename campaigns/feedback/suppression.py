@@ -18,6 +18,7 @@ from django.db.models import Case, Exists, OuterRef, Subquery, Value, When
 
 from campaigns.feedback import bulk
 from campaigns.models import Audience, Enrollment, Send, SuppressedAddress
+from learners import contactability
 from learners.models import Learner, Manager
 
 PENDING = (Send.Status.SCHEDULED, Send.Status.QUEUED)
@@ -115,7 +116,8 @@ def _stop_learners(kept: list[tuple[Suppression, SuppressedAddress]]) -> int:
         .only("pk", "email", "suppressed_at", "suppression_reason")
         .order_by("pk")
     )
-    changed, newly, complained = [], 0, []
+    moments: dict[int, tuple[dt.datetime, str]] = {}
+    newly, complained = 0, []
     for learner in learners:
         mine = by_address[learner.email]
         first = min(e.at for e in mine)
@@ -126,14 +128,11 @@ def _stop_learners(kept: list[tuple[Suppression, SuppressedAddress]]) -> int:
             else learner.suppression_reason or Learner.SuppressionReason.BOUNCE
         )
         newly += learner.suppressed_at is None
-        if learner.suppressed_at is None or first < learner.suppressed_at:
-            learner.suppressed_at = first
-        learner.suppression_reason = reason
-        changed.append(learner)
+        moments[learner.pk] = (first, reason)
         complaint = [e.at for e in mine if e.reason == SuppressedAddress.Reason.COMPLAINT]
         if complaint:
             complained.append((learner.pk, min(complaint)))
-    bulk.update_rows(Learner, changed, ["suppressed_at", "suppression_reason"])
+    contactability.suppress_learners_at(moments=moments)
     if complained:
         _end_enrollments(complained)
     Send.objects.filter(
@@ -170,9 +169,7 @@ def _stop_managers(kept: list[tuple[Suppression, SuppressedAddress]]) -> int:
         .only("pk", "email", "nudges_opted_out_at")
         .order_by("pk")
     )
-    for manager in managers:
-        manager.nudges_opted_out_at = first[manager.email]
-    bulk.update_rows(Manager, managers, ["nudges_opted_out_at"])
+    contactability.opt_out_managers_at(moments={m.pk: first[m.email] for m in managers})
     SuppressedAddress.objects.filter(
         pk__in=[rows[m.email].pk for m in managers if rows[m.email].pk]
     ).update(stopped_manager_nudges=True)
@@ -189,12 +186,12 @@ def reapply_suppressions(*, now: dt.datetime) -> int:
     """
     active = SuppressedAddress.objects.filter(lifted_at__isnull=True)
     same = active.filter(address=OuterRef("email"))
-    learners = Learner.objects.filter(suppressed_at__isnull=True).filter(Exists(same))
     complained = same.filter(reason=SuppressedAddress.Reason.COMPLAINT)
-    changed = learners.update(
-        suppressed_at=Subquery(same.values("suppressed_at")[:1]),
+    changed = contactability.suppress_learners_where(
+        learners=Learner.objects.filter(Exists(same)),
+        at=Subquery(same.values("suppressed_at")[:1]),
         # The list's three reasons map onto the learner's two.
-        suppression_reason=Case(
+        reason=Case(
             When(Exists(complained), then=Value(Learner.SuppressionReason.COMPLAINT)),
             default=Value(Learner.SuppressionReason.BOUNCE),
         ),
@@ -202,7 +199,7 @@ def reapply_suppressions(*, now: dt.datetime) -> int:
     managers = Manager.objects.filter(nudges_opted_out_at__isnull=True).filter(Exists(same))
     manager_emails = list(managers.values_list("email", flat=True))
     if manager_emails:
-        managers.update(nudges_opted_out_at=now)
+        contactability.opt_out_managers(manager_ids=managers.values("pk"), now=now)
         active.filter(address__in=manager_emails).update(stopped_manager_nudges=True)
     return changed + len(manager_emails)
 
@@ -221,7 +218,7 @@ def lift_suppression(
         raise ValidationError(f"The suppression of {row.address} was already lifted.")
     row.lifted_at, row.lifted_by, row.lift_reason = now, user, reason[:2000]
     row.save(update_fields=["lifted_at", "lifted_by", "lift_reason"])
-    Learner.objects.filter(email=row.address).update(suppressed_at=None, suppression_reason="")
+    contactability.lift_learner_suppression(email=row.address)
     if row.stopped_manager_nudges:
-        Manager.objects.filter(email=row.address).update(nudges_opted_out_at=None)
+        contactability.restore_manager_nudges(email=row.address)
     return row
