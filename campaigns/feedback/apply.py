@@ -23,7 +23,8 @@ from django.db import transaction
 from django.db.models import F
 
 from campaigns.delivery.record import confirm_sent
-from campaigns.feedback import bulk, guardrails, sends, subscriptions
+from campaigns.delivery.rows import update_rows
+from campaigns.feedback import guardrails, sends, subscriptions
 from campaigns.feedback import suppression as suppressing
 from campaigns.feedback.bounces import classify_bounce, esp_opinion
 from campaigns.models import Audience, BounceClass, Campaign, EspEvent, SuppressedAddress
@@ -196,8 +197,7 @@ def _apply_batch(event_ids: Sequence[int], now: dt.datetime, result: ApplyResult
         event.campaign_id = send.campaign_id if send is not None else None
         event.applied_at = now
         event.outcome = _describe(event, send, text)
-    bulk.update_rows(
-        EspEvent,
+    update_rows(
         events,
         [
             "classification",

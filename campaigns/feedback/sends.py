@@ -9,7 +9,8 @@ from collections.abc import Sequence
 
 from anymail.signals import EventType
 
-from campaigns.feedback import bots, bulk
+from campaigns.delivery.rows import update_rows
+from campaigns.feedback import bots
 from campaigns.models import EspEvent, Send
 
 Matched = Send
@@ -135,5 +136,5 @@ def record_times(
             changed[send.pk] = send
             names.add(name)
     if changed:
-        bulk.update_rows(Send, list(changed.values()), sorted(names))
+        update_rows(list(changed.values()), sorted(names))
     return confirm

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, Exists, OuterRef, Subquery, Value, When
 
-from campaigns.feedback import bulk
+from campaigns.delivery.rows import update_rows
 from campaigns.models import Audience, Enrollment, Send, SuppressedAddress
 from learners import contactability
 from learners.models import Learner, Manager
@@ -75,7 +75,7 @@ def _record(entries: list[Suppression]) -> list[tuple[Suppression, SuppressedAdd
                 moved.append(row)
         elif address not in last_lift or last_lift[address] < entry.at:
             new_rows.append(SuppressedAddress(address=address, **values))
-    bulk.update_rows(SuppressedAddress, moved, list(_values(entries[0])) if moved else [])
+    update_rows(moved, list(_values(entries[0])) if moved else [])
     SuppressedAddress.objects.bulk_create(new_rows)
     rows = {**active, **{row.address: row for row in new_rows}}
     return [(e, rows[e.address]) for e in entries if e.address in rows]
@@ -155,7 +155,7 @@ def _end_enrollments(complained: list[tuple[int, dt.datetime]]) -> None:
         enrollment.ended_at = at[enrollment.learner_id]
         enrollment.exit_reason = "complained"
         enrollment.next_due_at = None
-    bulk.update_rows(Enrollment, enrollments, ["status", "ended_at", "exit_reason", "next_due_at"])
+    update_rows(enrollments, ["status", "ended_at", "exit_reason", "next_due_at"])
 
 
 def _stop_managers(kept: list[tuple[Suppression, SuppressedAddress]]) -> int:
