@@ -19,6 +19,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from learners.models import Learner, Manager
+from reengagement.rows import update_rows
 
 Ids = Iterable[int] | QuerySet[Any, Any]
 
@@ -69,7 +70,7 @@ def suppress_learners_at(*, moments: Mapping[int, tuple[dt.datetime, str]]) -> i
         if learner.suppressed_at is None or at < learner.suppressed_at:
             learner.suppressed_at = at
         learner.suppression_reason = reason
-    Learner.objects.bulk_update(learners, ["suppressed_at", "suppression_reason"])
+    update_rows(learners, ["suppressed_at", "suppression_reason"])
     return len(learners)
 
 
@@ -94,7 +95,7 @@ def opt_out_managers_at(*, moments: Mapping[int, dt.datetime]) -> int:
     )
     for manager in managers:
         manager.nudges_opted_out_at = moments[manager.pk]
-    Manager.objects.bulk_update(managers, ["nudges_opted_out_at"])
+    update_rows(managers, ["nudges_opted_out_at"])
     return len(managers)
 
 

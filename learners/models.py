@@ -95,6 +95,9 @@ class Learner(models.Model):
                     unsubscribed_at__isnull=True, suppressed_at__isnull=True, sunset_at__isnull=True
                 ),
             ),
+            # Who came back: the pass looks only at learners active since the oldest active
+            # enrollment of a campaign, whatever their contactability.
+            models.Index(fields=["last_active_at"], name="learner_last_active_idx"),
             models.Index(fields=["role", "last_active_at"], name="learner_role_active_idx"),
             models.Index(fields=["team", "last_active_at"], name="learner_team_active_idx"),
         ]

@@ -16,10 +16,10 @@ from django.db.models import Q, QuerySet
 
 from campaigns.content import emails
 from campaigns.delivery.outcomes import DeliveryResult, describe
-from campaigns.delivery.rows import update_rows
 from campaigns.engine import windows
 from campaigns.models import Audience, Campaign, Enrollment, Send, Step, Variant
 from learners.models import CourseProgress
+from reengagement.rows import update_rows
 
 logger = logging.getLogger(__name__)
 

@@ -17,8 +17,8 @@ from campaigns.delivery.outcomes import (
     Outcome,
     backoff,
 )
-from campaigns.delivery.rows import update_rows
 from campaigns.models import Send
+from reengagement.rows import update_rows
 
 # A send left "sending" this long belongs to a worker that died mid-call.
 STALE_SENDING_AFTER = dt.timedelta(minutes=15)

@@ -23,12 +23,12 @@ from django.db import transaction
 from django.db.models import F
 
 from campaigns.delivery.record import confirm_sent
-from campaigns.delivery.rows import update_rows
 from campaigns.feedback import guardrails, sends, subscriptions
 from campaigns.feedback import suppression as suppressing
 from campaigns.feedback.bounces import classify_bounce, esp_opinion
 from campaigns.models import Audience, BounceClass, Campaign, EspEvent, SuppressedAddress
 from learners.models import Learner
+from reengagement.rows import update_rows
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """One statement to insert many ESP-event rows, skipping those already stored.
 
-Updates of many rows go through :func:`campaigns.delivery.rows.update_rows`, which delivery
+Updates of many rows go through :func:`reengagement.rows.update_rows`, which delivery
 uses too.
 """
 

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 
 from anymail.signals import EventType
 
-from campaigns.delivery.rows import update_rows
 from campaigns.feedback import bots
 from campaigns.models import EspEvent, Send
+from reengagement.rows import update_rows
 
 Matched = Send
 

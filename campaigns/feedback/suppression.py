@@ -16,10 +16,10 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, Exists, OuterRef, Subquery, Value, When
 
-from campaigns.delivery.rows import update_rows
 from campaigns.models import Audience, Enrollment, Send, SuppressedAddress
 from learners import contactability
 from learners.models import Learner, Manager
+from reengagement.rows import update_rows
 
 PENDING = (Send.Status.SCHEDULED, Send.Status.QUEUED)
 

@@ -49,6 +49,13 @@ class Enrollment(models.Model):
                 name="enrollment_due_idx",
                 condition=Q(status="active"),
             ),
+            # The oldest active enrollment of a campaign, in one index probe: who came back
+            # since is looked for among learners active after it only.
+            models.Index(
+                fields=["campaign", "enrolled_at"],
+                name="enrollment_active_since_idx",
+                condition=Q(status="active"),
+            ),
         ]
 
     def __str__(self) -> str:

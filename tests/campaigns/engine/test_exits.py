@@ -81,3 +81,21 @@ def test_a_return_and_an_unsubscribe_lock_enrollments_before_sends(drip: Campaig
         tables = _updated_tables(captured.captured_queries)
         assert tables[0] == "campaigns_enrollment", tables
         assert "campaigns_send" in tables
+
+
+def test_a_return_between_two_enrollment_days_ends_only_the_earlier_enrollment(
+    drip: Campaign,
+) -> None:
+    # The pass looks for returns only among learners active after the campaign's oldest
+    # active enrollment: activity reported late, dated between an early and a later
+    # enrollment, is still a return for the early one and not for the later one.
+    early = learners(1)[0]
+    run(0)
+    late = learners(1)[0]
+    run(5)
+    assert Enrollment.objects.filter(status=Enrollment.Status.ACTIVE).count() == 2
+    Learner.objects.filter(pk__in=[early.pk, late.pk]).update(last_active_at=day(4))
+    result = run(6)
+    assert result.reactivated == 1
+    assert Enrollment.objects.get(learner=early).status == Enrollment.Status.REACTIVATED
+    assert Enrollment.objects.get(learner=late).status == Enrollment.Status.ACTIVE

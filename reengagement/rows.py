@@ -1,5 +1,6 @@
-"""Writing many rows in one statement: different values per row, and, for sends, compare-and-set
-on each row's status. Delivery records its batches with it, and feedback its ESP events."""
+"""Writing many rows in one statement: different values per row and, where asked, compare-and-set
+on each row's status. Delivery records its batches with it, feedback its ESP events, and the
+learners' contactability its batches of suppressions."""
 
 from __future__ import annotations
 
