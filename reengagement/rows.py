@@ -32,8 +32,13 @@ def update_rows(
         column = meta.get_field(name)
         assert isinstance(column, models.Field)
         columns.append(column)
+    # None needs no conversion, and most of the time columns of a batch are None.
     values = [
-        [column.get_db_prep_save(getattr(row, column.attname), connection) for column in columns]
+        [
+            None if value is None else column.get_db_prep_save(value, connection)
+            for column in columns
+            for value in (getattr(row, column.attname),)
+        ]
         for row in rows
     ]
     table, pk = meta.db_table, meta.pk.column if meta.pk else "id"

@@ -176,14 +176,30 @@ def _describe(event: EspEvent, send: sends.Matched | None, text: str) -> str:
     return f"{where}: {what}"[:300]
 
 
+# The events whose raw payload the classifier reads (the ESP's own view of a bounce).
+RAW_READ = (EventType.BOUNCED, EventType.REJECTED, EventType.DEFERRED)
+
+
+def _load_raw(events: Sequence[EspEvent]) -> None:
+    """Load the raw payload of the events that need it, in one query: decoding every
+    delivery's and open's payload cost more than applying it."""
+    wanted = {e.pk: e for e in events if e.event_type in RAW_READ}
+    if not wanted:
+        return
+    for pk, raw in EspEvent.objects.filter(pk__in=list(wanted)).values_list("pk", "raw"):
+        wanted[pk].raw = raw
+
+
 def _apply_batch(event_ids: Sequence[int], now: dt.datetime, result: ApplyResult) -> None:
     events = list(
         EspEvent.objects.filter(pk__in=list(event_ids), applied_at__isnull=True)
+        .defer("raw")
         .select_for_update(skip_locked=True)
         .order_by("pk")
     )
     if not events:
         return
+    _load_raw(events)
     matched = sends.match(events)
     result.matched += len(matched)
     confirmed = sends.record_times(events, matched)
