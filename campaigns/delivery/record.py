@@ -18,7 +18,7 @@ from campaigns.delivery.outcomes import (
     backoff,
 )
 from campaigns.delivery.rows import update_rows
-from campaigns.models import Send
+from campaigns.models import Channel, Send
 
 # A send left "sending" this long belongs to a worker that died mid-call.
 STALE_SENDING_AFTER = dt.timedelta(minutes=15)
@@ -28,19 +28,22 @@ def record(
     outcomes: list[tuple[Claimed, Outcome, str]], now: dt.datetime, result: DeliveryResult
 ) -> None:
     """Store every outcome of a batch: a few statements, whatever the batch size."""
-    sent, retry, give_up, unknown = [], [], [], []
+    sent, retry, give_up, unknown, by_email = [], [], [], [], []
     for item, outcome, detail in outcomes:
         send = item.send
-        if outcome is Outcome.SENT:
+        if outcome is Outcome.FALLBACK:
+            # Nothing was handed over: queued again on the email channel, no attempt counted.
+            send.status, send.channel, send.to_address = Send.Status.QUEUED, Channel.EMAIL, ""
+            send.due_at, send.enqueued_at, send.attempts = now, None, send.attempts - 1
+            send.postponed_reason = f"by email: {detail}"[:200]
+            by_email.append(send)
+        elif outcome is Outcome.SENT:
             send.status, send.sent_at, send.esp_message_id = Send.Status.SENT, now, detail
             send.last_error = ""
             sent.append(send)
         elif outcome is Outcome.TRANSIENT and send.attempts < MAX_ATTEMPTS:
-            send.status, send.due_at, send.enqueued_at = (
-                Send.Status.QUEUED,
-                now + backoff(send.attempts),
-                None,
-            )
+            wait = item.retry_after if item.retry_after is not None else backoff(send.attempts)
+            send.status, send.due_at, send.enqueued_at = Send.Status.QUEUED, now + wait, None
             send.last_error = detail
             retry.append(send)
         elif outcome is Outcome.UNKNOWN:
@@ -58,7 +61,9 @@ def record(
     with transaction.atomic(savepoint=False):
         result.sent += len(
             update_rows(
-                sent, ["status", "sent_at", "esp_message_id", "last_error"], only_if_status=mine
+                sent,
+                ["status", "sent_at", "esp_message_id", "last_error", "to_address"],
+                only_if_status=mine,
             )
         )
         result.retried += len(
@@ -72,16 +77,41 @@ def record(
         result.unconfirmed += len(
             update_rows(unknown, ["status", "last_error"], only_if_status=mine)
         )
+        result.fallbacks += len(
+            update_rows(
+                by_email,
+                [
+                    "status",
+                    "channel",
+                    "to_address",
+                    "due_at",
+                    "enqueued_at",
+                    "attempts",
+                    "postponed_reason",
+                ],
+                only_if_status=(Send.Status.SENDING,),
+            )
+        )
 
 
 def put_back(
-    claimed: Sequence[Claimed], *, now: dt.datetime, reason: str, result: DeliveryResult
+    claimed: Sequence[Claimed],
+    *,
+    now: dt.datetime,
+    reason: str,
+    result: DeliveryResult,
+    wait: dt.timedelta | None = None,
 ) -> None:
     """Return sends that were claimed but never marked ``sending`` (so never handed to the
-    ESP) to the queue after a short back-off, because the ESP cannot be reached now."""
+    ESP) to the queue after a short back-off (or ``wait``), because the ESP cannot be
+    reached now."""
     for item in claimed:
         send = item.send
-        send.due_at, send.enqueued_at, send.last_error = now + backoff(1), None, reason
+        send.due_at, send.enqueued_at, send.last_error = (
+            now + (wait if wait is not None else backoff(1)),
+            None,
+            reason,
+        )
     queued = (Send.Status.QUEUED,)
     fields = ["due_at", "enqueued_at", "last_error"]
     result.retried += len(update_rows([c.send for c in claimed], fields, only_if_status=queued))
