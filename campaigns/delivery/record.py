@@ -28,7 +28,7 @@ def record(
     outcomes: list[tuple[Claimed, Outcome, str]], now: dt.datetime, result: DeliveryResult
 ) -> None:
     """Store every outcome of a batch: a few statements, whatever the batch size."""
-    sent, retry, give_up, unknown, by_email = [], [], [], [], []
+    sent, retry, give_up, unknown, by_email, held = [], [], [], [], [], []
     for item, outcome, detail in outcomes:
         send = item.send
         if outcome is Outcome.FALLBACK:
@@ -41,9 +41,15 @@ def record(
             send.status, send.sent_at, send.esp_message_id = Send.Status.SENT, now, detail
             send.last_error = ""
             sent.append(send)
+        elif outcome is Outcome.TRANSIENT and item.retry_after is not None:
+            _hold(send, now=now, wait=item.retry_after, reason=detail)
+            held.append(send)
         elif outcome is Outcome.TRANSIENT and send.attempts < MAX_ATTEMPTS:
-            wait = item.retry_after if item.retry_after is not None else backoff(send.attempts)
-            send.status, send.due_at, send.enqueued_at = Send.Status.QUEUED, now + wait, None
+            send.status, send.due_at, send.enqueued_at = (
+                Send.Status.QUEUED,
+                now + backoff(send.attempts),
+                None,
+            )
             send.last_error = detail
             retry.append(send)
         elif outcome is Outcome.UNKNOWN:
@@ -77,6 +83,7 @@ def record(
         result.unconfirmed += len(
             update_rows(unknown, ["status", "last_error"], only_if_status=mine)
         )
+        result.retried += len(update_rows(held, HELD_FIELDS, only_if_status=mine))
         result.fallbacks += len(
             update_rows(
                 by_email,
@@ -94,6 +101,18 @@ def record(
         )
 
 
+HELD_FIELDS = ["status", "due_at", "enqueued_at", "attempts", "last_error", "postponed_reason"]
+
+
+def _hold(send: Send, *, now: dt.datetime, wait: dt.timedelta, reason: str) -> None:
+    """The provider asked for time (a rate limit's Retry-After): the send is scheduled again
+    for then, and a later pass releases it through the usual checks (quiet hours included)
+    rather than a worker waiting or taking it again too early."""
+    send.status, send.due_at, send.enqueued_at = Send.Status.SCHEDULED, now + wait, None
+    send.last_error = reason
+    send.postponed_reason = "the provider asked to wait (rate limit)"
+
+
 def put_back(
     claimed: Sequence[Claimed],
     *,
@@ -105,14 +124,17 @@ def put_back(
     """Return sends that were claimed but never marked ``sending`` (so never handed to the
     ESP) to the queue after a short back-off (or ``wait``), because the ESP cannot be
     reached now."""
+    queued = (Send.Status.QUEUED,)
+    if wait is not None:
+        for item in claimed:
+            _hold(item.send, now=now, wait=wait, reason=reason)
+        result.retried += len(
+            update_rows([c.send for c in claimed], HELD_FIELDS, only_if_status=queued)
+        )
+        return
     for item in claimed:
         send = item.send
-        send.due_at, send.enqueued_at, send.last_error = (
-            now + (wait if wait is not None else backoff(1)),
-            None,
-            reason,
-        )
-    queued = (Send.Status.QUEUED,)
+        send.due_at, send.enqueued_at, send.last_error = now + backoff(1), None, reason
     fields = ["due_at", "enqueued_at", "last_error"]
     result.retried += len(update_rows([c.send for c in claimed], fields, only_if_status=queued))
 

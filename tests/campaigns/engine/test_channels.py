@@ -11,33 +11,13 @@ from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from campaigns.engine.run import run_pass
-from campaigns.models import Audience, Campaign, Channel, Send, Step
+from campaigns.models import Audience, Channel, Send, Step
 from learners.models import Learner, TeamChannel
-from tests.campaigns.conftest import day
+from tests.campaigns.conftest import day, one_step
 from tests.campaigns.engine.helpers import learners
-from tests.factories import CampaignFactory, ManagerFactory, SegmentFactory, StepFactory
+from tests.factories import ManagerFactory
 
 pytestmark = pytest.mark.django_db
-
-SMS_TEXT = "Hi {{ first_name }}, your course is waiting:"
-
-
-def one_step(channel: str, audience: str = Audience.LEARNER, **campaign: object) -> Step:
-    fields: dict[str, object] = {
-        "status": Campaign.Status.ACTIVE,
-        "holdout_percent": 0,
-        "segment": SegmentFactory.create(min_inactive_days=30, max_inactive_days=59),
-    }
-    fields.update(campaign)
-    return StepFactory.create(
-        campaign=CampaignFactory.create(**fields),
-        position=1,
-        channel=channel,
-        audience=audience,
-        sms_body=SMS_TEXT,
-        manager_subject="{{ first_name }} paused {{ course_title }}",
-        manager_body="{{ first_name }} has not been back for a while.",
-    )
 
 
 def sends_by_learner() -> dict[int, Send]:
