@@ -16,6 +16,7 @@ from typing import Any
 
 import requests
 from django.conf import settings
+from django.urls import reverse
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -49,7 +50,8 @@ def client() -> Client:
 
 
 def status_callback_url(send_id: int) -> str:
-    return links.absolute(f"/twilio/status/?send={int(send_id)}")
+    """Where Twilio reports this text's status; the send's id is part of the signed URL."""
+    return links.absolute(reverse("campaigns:twilio_status")) + f"?send={int(send_id)}"
 
 
 def _sender() -> dict[str, str]:
