@@ -46,7 +46,12 @@ def nudged(n: int = 1) -> list[Learner]:
 
 
 def bodies(fake: responses.RequestsMock) -> list[dict[str, Any]]:
-    return [json.loads(call.request.body or b"{}") for call in fake.calls]
+    found = []
+    for call in fake.calls:
+        body = call.request.body
+        assert isinstance(body, bytes | str)
+        found.append(json.loads(body))
+    return found
 
 
 def test_the_card_is_posted_once_in_the_documented_shape(teams: responses.RequestsMock) -> None:
