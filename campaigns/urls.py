@@ -1,6 +1,7 @@
 from django.urls import path
 
 from campaigns.feedback import pages as views
+from campaigns.feedback import twilio
 
 app_name = "campaigns"
 
@@ -9,4 +10,6 @@ urlpatterns = [
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("m/<str:token>/", views.manager_optout, name="manager_optout"),
     path("s/<str:token>/", views.survey, name="survey"),
+    path("twilio/status/", twilio.status_callback, name="twilio_status"),
+    path("twilio/inbound/", twilio.inbound, name="twilio_inbound"),
 ]

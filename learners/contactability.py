@@ -1,9 +1,10 @@
 """Whether a learner or a manager may be contacted: the one module that writes it.
 
-Unsubscribing, suppression (hard bounce, complaint), sunset and a manager's opt-out of nudges
-are written here and nowhere else, so their rules hold everywhere: the first moment is kept (a
-repeat changes nothing), and none of them is ever cleared by an import or an API call. What a
-campaign does about it (ending enrollments, skipping pending sends) is the caller's business.
+Unsubscribing, suppression (hard bounce, complaint), sunset, a manager's opt-out of nudges
+and a learner's opt-out of text messages are written here and nowhere else, so their rules
+hold everywhere: the first moment is kept (a repeat changes nothing), and none of them is
+ever cleared by an import or an API call. What a campaign does about it (ending enrollments,
+skipping pending sends) is the caller's business.
 
 Every function is set-based (ids, a list or a queryset of them, or one value per id) and
 returns how many rows changed. Lifting a suppression, which staff do with a reason, is the one
@@ -102,3 +103,21 @@ def opt_out_managers_at(*, moments: Mapping[int, dt.datetime]) -> int:
 def restore_manager_nudges(*, email: str) -> int:
     """The manager's address was stopped only by a suppression that staff lifted."""
     return Manager.objects.filter(email=email).update(nudges_opted_out_at=None)
+
+
+def opt_out_sms(*, learner_ids: Ids, now: dt.datetime) -> int:
+    """The learners want no more text messages (STOP, or the carrier said so); email and
+    their other channels are unaffected."""
+    return Learner.objects.filter(pk__in=_ids(learner_ids), sms_opted_out_at__isnull=True).update(
+        sms_opted_out_at=now
+    )
+
+
+def opt_out_sms_numbers(*, phones: Iterable[str], now: dt.datetime) -> int:
+    """Every learner with one of these numbers (E.164) wants no more text messages."""
+    numbers = [number for number in phones if number]
+    if not numbers:
+        return 0
+    return Learner.objects.filter(phone__in=numbers, sms_opted_out_at__isnull=True).update(
+        sms_opted_out_at=now
+    )

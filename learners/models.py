@@ -9,6 +9,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+from learners import phones
+
 
 def validate_time_zone(value: str) -> None:
     try:
@@ -17,6 +19,21 @@ def validate_time_zone(value: str) -> None:
         raise ValidationError(
             "%(value)s is not an IANA time zone (e.g. Europe/Berlin)", params={"value": value}
         ) from None
+
+
+def validate_phone(value: str) -> None:
+    """A stored number must already be E.164 (imports normalize what people type)."""
+    if not value:
+        return
+    try:
+        stored_form = phones.to_e164(value) == value
+    except phones.BadPhoneNumber:
+        stored_form = False
+    if not stored_form:
+        raise ValidationError(
+            "%(value)s is not a phone number in E.164 form (e.g. +4915112345678)",
+            params={"value": value},
+        )
 
 
 def normalize_email(value: str) -> str:
@@ -34,6 +51,13 @@ class Manager(models.Model):
         "Learner", null=True, blank=True, on_delete=models.SET_NULL, related_name="as_manager"
     )
     nudges_opted_out_at = models.DateTimeField(null=True, blank=True)
+    # The manager's Slack user id, from users.lookupByEmail on the first Slack nudge; when
+    # Slack answered that no user has this email, the moment it did (their nudges go by email
+    # until staff clear it).
+    slack_user_id = models.CharField(
+        "Slack user id", max_length=40, blank=True, default="", db_default=""
+    )
+    slack_not_found_at = models.DateTimeField("not on Slack since", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -64,6 +88,13 @@ class Learner(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
     locale = models.CharField(max_length=20, default="en", blank=True)
     last_active_at = models.DateTimeField(null=True, blank=True)
+    # A mobile number in E.164 (+4915112345678), checked with phonenumbers on import. Text
+    # messages need it, the learner's consent, and no opt-out (STOP) since.
+    phone = models.CharField(
+        max_length=20, blank=True, default="", db_default="", validators=[validate_phone]
+    )
+    sms_consent_at = models.DateTimeField("SMS consent given", null=True, blank=True)
+    sms_opted_out_at = models.DateTimeField("SMS opted out", null=True, blank=True)
     # Share of the learner's courses completed, 0–100; kept up to date from CourseProgress so that
     # segments can filter on it without aggregating progress rows for a million learners.
     completion_rate = models.FloatField(
@@ -112,6 +143,32 @@ class Learner(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+
+class TeamChannel(models.Model):
+    """Where a team's nudges are posted in Microsoft Teams: the URL of the Workflows webhook
+    (“Post to a channel when a webhook request is received”) its owners created. Matched on the
+    ``team`` of learners, as the LMS names it."""
+
+    team = models.CharField(max_length=100, unique=True)
+    webhook_url = models.URLField(
+        "Workflows webhook URL",
+        max_length=1000,
+        help_text="From the Teams workflow “Post to a channel when a webhook request is "
+        "received”; https only.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["team"]
+        verbose_name = "Teams channel"
+
+    def __str__(self) -> str:
+        return self.team
+
+    def clean(self) -> None:
+        if self.webhook_url and not self.webhook_url.lower().startswith("https://"):
+            raise ValidationError({"webhook_url": "The webhook URL must start with https://."})
 
 
 class Course(models.Model):

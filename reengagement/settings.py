@@ -338,6 +338,24 @@ CELERY_TASK_ROUTES = {"campaigns.tasks.run_pass": {"queue": "pass"}}
 # How often beat runs the evaluation pass, when it first creates the schedule.
 PASS_INTERVAL_MINUTES = env_int("PASS_INTERVAL_MINUTES", 5)
 
+# Channels besides email. Each provider's base URL is a setting, so staging and tests point at
+# a fake; a step on a channel whose settings are missing is refused at launch.
+# Slack: a bot token (xoxb-…) with chat:write, im:write and users:read.email.
+SLACK_BOT_TOKEN = env_str("SLACK_BOT_TOKEN")
+SLACK_API_BASE_URL = env_str("SLACK_API_BASE_URL", "https://slack.com/api/")
+# Twilio: the account, its auth token (signs the webhooks too), and the sender (a number in
+# E.164 or a Messaging Service SID, MG…).
+TWILIO_ACCOUNT_SID = env_str("TWILIO_ACCOUNT_SID")
+TWILIO_AUTH_TOKEN = env_str("TWILIO_AUTH_TOKEN")
+TWILIO_FROM = env_str("TWILIO_FROM")
+TWILIO_API_BASE_URL = env_str("TWILIO_API_BASE_URL", "https://api.twilio.com")
+# Numbers typed without a country code are read as numbers of this region (ISO 3166, "DE").
+PHONE_DEFAULT_REGION = env_str("PHONE_DEFAULT_REGION", "")
+# Microsoft Teams needs no account settings: each team's Workflows webhook URL is kept in
+# the admin (Teams channels).
+# One HTTP timeout for every chat and SMS provider call, in seconds.
+CHANNEL_HTTP_TIMEOUT = env_int("CHANNEL_HTTP_TIMEOUT", 15)
+
 # Activity in the LMSs' standards (xAPI, Caliper, Moodle events): the largest request body
 # and the most statements one request may carry; an LMS sends more in more requests.
 LMS_MAX_BODY_BYTES = env_int("LMS_MAX_BODY_BYTES", 5_000_000)

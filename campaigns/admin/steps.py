@@ -50,8 +50,8 @@ class StepAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     formfield_overrides = HTTPS_URLS
     form = StepForm
     inlines = [VariantInline]
-    list_display = ["__str__", "campaign", "delay_days", "audience", "variant_count"]
-    list_filter = ["campaign__status", "audience", "campaign"]
+    list_display = ["__str__", "campaign", "delay_days", "audience", "channel", "variant_count"]
+    list_filter = ["campaign__status", "audience", "channel", "campaign"]
     list_select_related = ["campaign"]
     search_fields = ["name", "subject", "campaign__name"]
     autocomplete_fields = ["campaign"]
@@ -59,7 +59,15 @@ class StepAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     fieldsets = [
         (
             None,
-            {"fields": ["campaign", "position", "name", ("delay_days", "delay_hours"), "audience"]},
+            {
+                "fields": [
+                    "campaign",
+                    "position",
+                    "name",
+                    ("delay_days", "delay_hours"),
+                    ("audience", "channel"),
+                ]
+            },
         ),
         (
             "Email to the learner",
@@ -80,7 +88,17 @@ class StepAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             {
                 "fields": ["manager_subject", "manager_body", "manager_script"],
                 "description": "Sent when the audience includes the manager. The button opens "
-                "an email to the learner with the script, so acting takes seconds.",
+                "an email to the learner with the script, so acting takes seconds. On Slack "
+                "or Teams the same copy goes as a message with the button.",
+            },
+        ),
+        (
+            "Text message (SMS steps)",
+            {
+                "fields": ["sms_body"],
+                "description": "Sent to learners with a mobile number and SMS consent on "
+                "file; the others get the email above. The link and “Reply STOP to opt out.” "
+                "are added.",
             },
         ),
     ]

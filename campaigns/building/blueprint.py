@@ -2,8 +2,10 @@
 
 Six emails over 21 days (or over days 0–7 for high-risk segments): "we saved your progress",
 the next module, a manager nudge, a micro-incentive, early access to a cohort course, and a
-final appeal. Each body is short (under 80 words) and has exactly one call to action: the
-button the layout adds, so the copy itself carries no links.
+final appeal. Where Slack is set up the manager's copy of the nudge goes as a Slack DM, and
+where SMS is the high-risk version adds a text message on day 1. Each body is short (under 80
+words) and has exactly one call to action: the button the layout adds, so the copy itself
+carries no links.
 """
 
 from __future__ import annotations
@@ -14,13 +16,21 @@ from email.utils import parseaddr
 from django.conf import settings
 from django.db import transaction
 
-from campaigns.building.blueprint_steps import BADGE_TITLE, EARLY_ACCESS_TITLE, STEPS
+from campaigns.building import checks
+from campaigns.building.blueprint_steps import (
+    BADGE_TITLE,
+    EARLY_ACCESS_TITLE,
+    SMS_NUDGE,
+    SMS_NUDGE_TEXT,
+    STEPS,
+    BlueprintStep,
+)
 from campaigns.building.services import unique_campaign_slug
 from campaigns.content.wording import (
     WELCOME_BACK_BODY,
     WELCOME_BACK_SUBJECT,
 )
-from campaigns.models import Campaign, Incentive, Segment, Step, Variant
+from campaigns.models import Audience, Campaign, Channel, Incentive, Segment, Step, Variant
 
 DEMO_POSTAL_ADDRESS = "Example Corp, 1 Learning Way, 10115 Berlin, Germany"
 DEMO_SEGMENTS: tuple[dict[str, object], ...] = (
@@ -121,27 +131,49 @@ def create_blueprint_campaign(
     return campaign
 
 
+def _planned(compressed: bool) -> list[tuple[BlueprintStep, str, str]]:
+    """The blueprint's steps on this installation, in order, each with its audience and
+    channel: the manager nudge goes to managers by Slack (email where Slack does not know
+    them) once Slack is set up, and the high-risk version adds a text message on day 1 once
+    SMS is. Without those, the same steps go by email."""
+    slack = checks.channel_setup_problem(Channel.SLACK) is None
+    texts = compressed and checks.channel_setup_problem(Channel.SMS) is None
+    planned: list[tuple[BlueprintStep, str, str]] = []
+    for spec in STEPS:
+        if spec.audience == Audience.BOTH and slack:
+            planned.append((spec, Audience.LEARNER, Channel.EMAIL))
+            planned.append((spec, Audience.MANAGER, Channel.SLACK))
+        else:
+            planned.append((spec, spec.audience, Channel.EMAIL))
+        if texts and spec is STEPS[0]:
+            planned.append((SMS_NUDGE, Audience.LEARNER, Channel.SMS))
+    return planned
+
+
 def _create_steps(
     *, campaign: Campaign, compressed: bool, incentives: dict[str, Incentive]
 ) -> None:
     variants: list[Variant] = []
-    for position, spec in enumerate(STEPS, start=1):
+    for position, (spec, audience, channel) in enumerate(_planned(compressed), start=1):
         day = spec.compressed_delay_days if compressed else spec.delay_days
+        manager_copy = audience != Audience.LEARNER
         step = Step.objects.create(
             campaign=campaign,
             position=position,
-            name=spec.name,
+            name=f"{spec.name} (Slack)" if channel == Channel.SLACK else spec.name,
             delay_days=day,
-            audience=spec.audience,
+            audience=audience,
+            channel=channel,
             subject=spec.subject,
             preheader=spec.preheader,
             body=spec.body,
             cta_label=spec.cta_label,
             cta_target=spec.cta_target,
             incentive=incentives[spec.incentive] if spec.incentive else None,
-            manager_subject=spec.manager_subject,
-            manager_body=spec.manager_body,
-            manager_script=spec.manager_script,
+            manager_subject=spec.manager_subject if manager_copy else "",
+            manager_body=spec.manager_body if manager_copy else "",
+            manager_script=spec.manager_script if manager_copy else "",
+            sms_body=SMS_NUDGE_TEXT if channel == Channel.SMS else "",
         )
         if spec.variant_b_subject:
             # A keeps the step's copy; B changes only the subject, so the test measures it.

@@ -296,3 +296,26 @@ STEPS: tuple[BlueprintStep, ...] = (
         cta_label="Finish the course",
     ),
 )
+
+# The high-risk version's text message on day 1: the first name and the link, nothing else
+# about the learner (SMS steps allow no more). Learners without a number or SMS consent get
+# the short email instead.
+SMS_NUDGE = BlueprintStep(
+    name="Day 1 text message",
+    delay_days=1,
+    compressed_delay_days=1,
+    audience=Audience.LEARNER,
+    subject=_if(KNOWN_FIRST_NAME, "{{ first_name }}, ", "")
+    + "10 minutes today keeps {{ course_title }} on track",
+    preheader="",
+    body=(
+        "Hi {{ first_name }},\n\n"
+        + _if(
+            KNOWN_COURSE,
+            "Ten minutes in {{ course_title }} today keeps it from slipping.",
+            "Ten minutes of your training today keeps it from slipping.",
+        )
+    ),
+    cta_label="Resume the course",
+)
+SMS_NUDGE_TEXT = "Hi {{ first_name }}, 10 minutes today keeps your training on track:"

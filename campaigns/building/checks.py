@@ -1,4 +1,5 @@
-"""Checks on what staff type that ends up in a header or behind a redirect.
+"""Checks on what staff type that ends up in a header or behind a redirect, and on the
+channel a step goes by.
 
 The forms use them when staff save and the launch check uses them again for every campaign,
 step and variant, so that a value stored some other way cannot slip through either.
@@ -9,10 +10,13 @@ from __future__ import annotations
 import unicodedata
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import DisallowedRedirect
 from django.http import HttpResponseRedirect
 
-from campaigns.content import links, templating
+from campaigns.content import links, sms, templating
+from campaigns.models import Audience, Channel, Step
+from learners.models import TeamChannel
 
 # A learner's button leads to a web page; only the manager's copy opens a ready-to-send email,
 # and that link is built by the product, never typed.
@@ -64,3 +68,43 @@ def link_problem(text: str) -> str | None:
     if link:
         return f"cannot carry a link (“{link}”): the button is the email's one link"
     return None
+
+
+# Who each channel can reach: Slack and Teams carry manager nudges (a DM, a team channel),
+# text messages go to learners (only learners have numbers and SMS consent on file).
+CHANNEL_AUDIENCES = {
+    Channel.EMAIL: {Audience.LEARNER, Audience.MANAGER, Audience.BOTH},
+    Channel.SLACK: {Audience.MANAGER},
+    Channel.TEAMS: {Audience.MANAGER},
+    Channel.SMS: {Audience.LEARNER},
+}
+
+
+def channel_setup_problem(channel: str) -> str | None:
+    """Why nothing can go out on ``channel`` on this installation, or None."""
+    if channel == Channel.SLACK and not settings.SLACK_BOT_TOKEN:
+        return "Slack is not configured (set SLACK_BOT_TOKEN to the bot's token)"
+    if channel == Channel.SMS and not (
+        settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN and settings.TWILIO_FROM
+    ):
+        return "SMS is not configured (set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM)"
+    if channel == Channel.TEAMS and not TeamChannel.objects.exists():
+        return "no team has a Teams channel yet (add one under Learners › Teams channels)"
+    return None
+
+
+def channel_problems(step: Step) -> list[str]:
+    """Why ``step`` cannot go out on its channel: a channel that cannot reach its audience,
+    one this installation has not set up, or a text message that does not fit."""
+    channel = Channel(step.channel)
+    problems: list[str] = []
+    if step.audience not in CHANNEL_AUDIENCES[channel]:
+        reaches = " or ".join(Audience(a).label.lower() for a in sorted(CHANNEL_AUDIENCES[channel]))
+        problems.append(
+            f"{channel.label} reaches only the {reaches}; change the audience or the channel"
+        )
+    if problem := channel_setup_problem(channel):
+        problems.append(f"goes by {channel.label} but {problem}")
+    if channel == Channel.SMS and (problem := sms.sms_problem(step.sms_body)):
+        problems.append(problem)
+    return problems

@@ -13,8 +13,17 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from campaigns.building import checks
-from campaigns.content import templating
-from campaigns.models import Campaign, CtaTarget, Incentive, Segment, Step, Variant
+from campaigns.content import sms, templating
+from campaigns.models import (
+    Audience,
+    Campaign,
+    Channel,
+    CtaTarget,
+    Incentive,
+    Segment,
+    Step,
+    Variant,
+)
 from learners.models import Course
 from reengagement.url_fields import https_url_fields
 
@@ -119,8 +128,11 @@ class StepForm(forms.ModelForm):  # type: ignore[type-arg]
             "manager_subject",
             "manager_body",
             "manager_script",
+            "channel",
+            "sms_body",
         ]
         widgets = {
+            "sms_body": forms.Textarea(attrs={"rows": 3, "cols": 70}),
             "body": forms.Textarea(attrs={"rows": 7, "cols": 70}),
             "manager_body": forms.Textarea(attrs={"rows": 5, "cols": 70}),
         }
@@ -131,7 +143,24 @@ class StepForm(forms.ModelForm):  # type: ignore[type-arg]
         cleaned = self.cleaned_data
         check_templates(self, self.template_fields)
         _check_cta_url(self)
+        _check_channel(self)
         return cleaned
+
+
+def _check_channel(form: forms.ModelForm) -> None:  # type: ignore[type-arg]
+    """A step's channel must reach its audience, and a text message must fit (the launch
+    check says whether the channel is set up on this installation)."""
+    channel = form.cleaned_data.get("channel") or Channel.EMAIL
+    audience = form.cleaned_data.get("audience") or Audience.LEARNER
+    if audience not in checks.CHANNEL_AUDIENCES[Channel(channel)]:
+        form.add_error(
+            "channel",
+            f"{Channel(channel).label} cannot reach the {Audience(audience).label.lower()}.",
+        )
+    if channel == Channel.SMS:
+        problem = sms.sms_problem(form.cleaned_data.get("sms_body") or "")
+        if problem:
+            form.add_error("sms_body", f"{problem[0].upper()}{problem[1:]}.")
 
 
 class VariantForm(forms.ModelForm):  # type: ignore[type-arg]

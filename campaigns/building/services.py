@@ -55,6 +55,7 @@ def _step_problems(step: Step) -> list[str]:
             )
         if not (step.manager_subject.strip() and step.manager_body.strip()):
             problems.append(f"{where}: goes to managers but has no manager subject and body")
+    problems += [f"{where}: {problem}" for problem in checks.channel_problems(step)]
     variants = list(step.variants.all())
     if variants and sum(v.weight for v in variants) <= 0:
         problems.append(f"{where}: the variants' weights add up to 0; give at least one a weight")

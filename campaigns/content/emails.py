@@ -55,6 +55,14 @@ class RenderedEmail:
     destination_url: str
     metadata: dict[str, str] = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
+    # The parts a chat message is built from (Slack, Teams): the staff body as plain text, the
+    # manager's ready-to-send line, the button, and the recipient's opt-out.
+    body_text: str = ""
+    script: str = ""
+    cta_label: str = ""
+    cta_href: str = ""
+    opt_out_url: str = ""
+    opt_out_label: str = ""
 
     def as_message(self) -> AnymailMessage:
         """The message for django-anymail; plain Django backends ignore the anymail extras."""
@@ -267,7 +275,8 @@ def render(
         "is_manager": audience == Audience.MANAGER,
         "learner_name": context["full_name"],
     }
-    text, html = _bodies(content.body, values, layout)
+    body_text = templating.render_text(content.body, values)
+    text, html = _bodies(body_text, content.body, values, layout)
     return RenderedEmail(
         subject=subject,
         preheader=preheader,
@@ -280,14 +289,21 @@ def render(
         destination_url=target,
         metadata={"send_id": str(send.pk)} if send else {},
         tags=[campaign.slug],
+        body_text=body_text,
+        script=layout["script"],
+        cta_label=cta_label,
+        cta_href=cta_href,
+        opt_out_url=opt_out,
+        opt_out_label=unsubscribe_label,
     )
 
 
-def _bodies(body: str, values: templating.Values, layout: dict[str, Any]) -> tuple[str, str]:
-    """The text and HTML parts: the staff-written body inside the project's own layout."""
-    text = render_to_string(
-        "emails/message-body.txt", {**layout, "body": templating.render_text(body, values)}
-    )
+def _bodies(
+    body_text: str, body: str, values: templating.Values, layout: dict[str, Any]
+) -> tuple[str, str]:
+    """The text and HTML parts: the staff-written body (``body_text`` is it rendered as plain
+    text) inside the project's own layout."""
+    text = render_to_string("emails/message-body.txt", {**layout, "body": body_text})
     html = render_to_string(
         "emails/message-body.html",
         # render_html escapes everything, typed text and values alike, and adds only <p>/<br>.

@@ -276,6 +276,11 @@ def _render_problem(template: Template, names: set[str]) -> str | None:
     return None
 
 
+def variables_used(source: str) -> set[str]:
+    """The allowed variables a valid template uses (for channels that allow fewer)."""
+    return _names_and_problems(_compile(source))[0]
+
+
 def validate_template(source: str, *, field: str = "template") -> None:
     """Refuse a template that does not parse, reaches beyond the allowed variables, carries a
     link of its own, or fails or runs away for some learner's values.

@@ -9,15 +9,16 @@ import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from anymail.message import AnymailMessage
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from campaigns.content import emails
+from campaigns.content import chat, emails, sms
 from campaigns.delivery.outcomes import DeliveryResult, describe
 from campaigns.engine import windows
-from campaigns.models import Audience, Campaign, Enrollment, Send, Step, Variant
+from campaigns.models import Audience, Campaign, Channel, Enrollment, Send, Step, Variant
 from learners.models import CourseProgress
 from reengagement.rows import update_rows
 
@@ -30,7 +31,7 @@ def _skip_reason(send: Send) -> str:
     if send.audience == Audience.LEARNER:
         if learner.unsubscribed_at:
             return "learner unsubscribed"
-        if learner.suppressed_at:
+        if learner.suppressed_at and send.channel == Channel.EMAIL:
             return "address suppressed"
     else:
         if send.manager is None:
@@ -39,7 +40,7 @@ def _skip_reason(send: Send) -> str:
             return "manager opted out"
         if send.kind == Send.Kind.STEP and learner.unsubscribed_at:
             return "learner unsubscribed"
-    if not send.to_email:
+    if send.channel == Channel.EMAIL and not send.to_email:
         return "no address"
     enrollment = send.enrollment
     if send.kind != Send.Kind.WELCOME_BACK and (
@@ -103,8 +104,42 @@ def claimable(now: dt.datetime) -> QuerySet[Send]:
 
 @dataclass
 class Claimed:
+    """A send this worker may hand over, with its message for its channel."""
+
     send: Send
-    message: AnymailMessage
+    message: AnymailMessage | None = None
+    slack: chat.SlackMessage | None = None
+    teams: dict[str, Any] | None = None
+    sms: str = ""
+    # Set by a channel whose provider said "not before" (Slack's Retry-After): the retry
+    # waits that long instead of the usual back-off.
+    retry_after: dt.timedelta | None = None
+
+
+def _fallback_reason(send: Send) -> str:
+    """Why a send on another channel must go by email after all ("" if it need not): the
+    learner withdrew SMS consent or opted out since the pass created it."""
+    learner = send.learner
+    if send.channel == Channel.SMS and (
+        learner.sms_opted_out_at or not learner.sms_consent_at or not learner.phone
+    ):
+        return "no SMS consent any more"
+    return ""
+
+
+def build(send: Send, rendered: emails.RenderedEmail) -> Claimed:
+    """The message of ``send`` on its channel, from its rendered copy."""
+    if send.channel == Channel.SLACK:
+        return Claimed(send, slack=chat.slack_message(rendered))
+    if send.channel == Channel.TEAMS:
+        return Claimed(send, teams=chat.teams_payload(rendered))
+    if send.channel == Channel.SMS:
+        assert send.step is not None
+        text = sms.render_sms(
+            source=send.step.sms_body, first_name=send.learner.first_name, send_id=send.pk
+        )
+        return Claimed(send, sms=text)
+    return Claimed(send, message=rendered.as_message())
 
 
 # Header values Django refuses to put in a message (it raises BadHeaderError at send time).
@@ -156,6 +191,7 @@ class _Sorted:
     skips: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     failures: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     waits: list[tuple[Send, windows.Decision]] = field(default_factory=list)
+    fallbacks: list[int] = field(default_factory=list)
 
 
 def _sort(sends: list[Send], now: dt.datetime) -> _Sorted:
@@ -173,26 +209,43 @@ def _sort(sends: list[Send], now: dt.datetime) -> _Sorted:
             # A retry after a back-off or a backlog delivered late: never at 02:00.
             out.waits.append((send, decision))
             continue
+        if _fallback_reason(send):
+            out.fallbacks.append(send.pk)
+            continue
         try:
             rendered = emails.render_send(
                 send,
                 progress=progress.get((send.learner_id, send.enrollment.course_id or 0)),
                 now=now,
             )
-            message = rendered.as_message()
+            claimed = build(send, rendered)
         except Exception as exc:  # a template that slipped past validation fails one send
             logger.exception("send %s could not be rendered", send.pk)
             out.failures[f"could not be rendered: {describe(exc)}"].append(send.pk)
             continue
-        problem = _header_problem(message)
+        problem = _header_problem(claimed.message) if claimed.message is not None else ""
         if problem:
             out.failures[problem].append(send.pk)
             continue
         send.subject = rendered.subject[:300]
         send.destination_url = rendered.destination_url[:2000]
-        send.message_id = rendered.headers.get("Message-ID", "")[:300]
-        out.ready.append(Claimed(send, message))
+        if send.channel == Channel.EMAIL:
+            send.message_id = rendered.headers.get("Message-ID", "")[:300]
+        out.ready.append(claimed)
     return out
+
+
+def to_email(send_ids: Sequence[int], *, now: dt.datetime, reason: str) -> int:
+    """Send these queued sends by email instead (their recipient turned out to have no
+    address on their channel): queued again at once, without an attempt counted, for the
+    next delivery to take."""
+    return Send.objects.filter(pk__in=list(send_ids), status=Send.Status.QUEUED).update(
+        channel=Channel.EMAIL,
+        to_address="",
+        due_at=now,
+        enqueued_at=None,
+        postponed_reason=f"by email: {reason}",
+    )
 
 
 def claim(send_ids: Sequence[int], now: dt.datetime, result: DeliveryResult) -> list[Claimed]:
@@ -224,6 +277,7 @@ def claim(send_ids: Sequence[int], now: dt.datetime, result: DeliveryResult) -> 
             result.failed += Send.objects.filter(pk__in=pks).update(
                 status=Send.Status.FAILED, last_error=reason
             )
+        result.fallbacks += to_email(sorted_.fallbacks, now=now, reason="no SMS consent any more")
         for send, decision in sorted_.waits:
             result.postponed += Send.objects.filter(pk=send.pk, status=Send.Status.QUEUED).update(
                 status=Send.Status.SCHEDULED,

@@ -6,7 +6,8 @@ A batch moves through short steps:
    whose recipient can no longer be mailed or who came back, put back those outside the
    recipient's window (quiet hours, sending days), fail those that cannot be built, and
    render the rest. The transaction commits *before* the ESP is called.
-2. Then, a few messages at a time (``DELIVERY_RECORD_EVERY``) over one backend connection:
+2. Then, per channel (email, Slack, Teams, SMS: :mod:`campaigns.delivery.channels`), a few
+   messages at a time (``DELIVERY_RECORD_EVERY``) over one provider session:
    **mark** them ``sending`` (compare-and-set on ``queued``: only rows this worker owns go
    out), **send** them, and **record** ``sent`` with the ESP's message id, ``queued`` again
    with a back-off for a temporary refusal, ``failed`` for a permanent one, ``unconfirmed``
@@ -23,57 +24,78 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 
 from django.conf import settings
-from django.core.mail import get_connection
 from django.db import transaction
 
-from campaigns.delivery.claim import claim, claimable, mark_sending
-from campaigns.delivery.outcomes import DeliveryResult, describe
+from campaigns.delivery.channels import ChannelUnavailable, Transmit
+from campaigns.delivery.channels import email as email_channel
+from campaigns.delivery.channels import slack as slack_channel
+from campaigns.delivery.channels import sms as sms_channel
+from campaigns.delivery.channels import teams as teams_channel
+from campaigns.delivery.claim import Claimed, claim, claimable, mark_sending
+from campaigns.delivery.outcomes import DeliveryResult
 from campaigns.delivery.record import put_back, record
-from campaigns.delivery.transmit import NOT_ATTEMPTED, ErrorStreak, transmit
+from campaigns.delivery.transmit import NOT_ATTEMPTED, NOT_ATTEMPTED_RATE_LIMITED, ErrorStreak
+from campaigns.models import Channel
 
 logger = logging.getLogger(__name__)
 
+SESSIONS: dict[str, Callable[[dt.datetime], AbstractContextManager[Transmit]]] = {
+    Channel.EMAIL: lambda now: email_channel.session(),
+    Channel.SLACK: slack_channel.session,
+    Channel.TEAMS: teams_channel.session,
+    Channel.SMS: sms_channel.session,
+}
+
 
 def deliver(*, send_ids: Sequence[int], now: dt.datetime) -> DeliveryResult:
-    """Deliver those of ``send_ids`` that are still queued: claim and render them, then, over
-    one backend connection, mark a few ``sending``, send them and record what happened, and
-    again until the batch is done. Rows another worker holds are left to it."""
+    """Deliver those of ``send_ids`` that are still queued: claim and render them, then, per
+    channel over one provider session, mark a few ``sending``, send them and record what
+    happened, and again until the batch is done. Rows another worker holds are left to it."""
     result = DeliveryResult()
     claimed = claim(send_ids, now, result)
-    if not claimed:
-        return result
-    connection = get_connection(fail_silently=False)
-    try:
-        connection.open()
-    except Exception as exc:
-        # Nothing reached the ESP: every message of the batch may be tried again later.
-        logger.warning("email backend unavailable: %s", describe(exc))
-        put_back(claimed, now=now, reason=describe(exc), result=result)
-        return result
+    by_channel: dict[str, list[Claimed]] = {}
+    for item in claimed:
+        by_channel.setdefault(item.send.channel, []).append(item)
+    for channel, items in by_channel.items():
+        try:
+            with SESSIONS[channel](now) as send:
+                _hand_over(items, send, now, result)
+        except ChannelUnavailable as exc:
+            # Nothing reached the provider: every message may be tried again later.
+            logger.warning("%s unavailable: %s", channel, exc)
+            put_back(items, now=now, reason=str(exc), result=result)
+    return result
+
+
+def _hand_over(
+    claimed: list[Claimed], send: Transmit, now: dt.datetime, result: DeliveryResult
+) -> None:
     # Outcomes are recorded every few messages, so a worker killed mid-batch leaves at most
     # that many "unconfirmed" (maybe sent); everything after them is still queued. Recording
     # one slice and marking the next share a commit: a commit per slice, not two.
     step = max(int(settings.DELIVERY_RECORD_EVERY), 1)
     slices = [claimed[start : start + step] for start in range(0, len(claimed), step)]
     streak = ErrorStreak()
-    try:
-        owned = mark_sending(slices[0], now)
-        for index, _ in enumerate(slices):
-            outcomes = transmit(owned, connection, streak)
-            following = slices[index + 1] if index + 1 < len(slices) else []
-            with transaction.atomic():
-                record(outcomes, now, result)
-                if streak.gave_up:
-                    rest = [item for later in slices[index + 1 :] for item in later]
-                    put_back(rest, now=now, reason=NOT_ATTEMPTED, result=result)
-                    break
-                owned = mark_sending(following, now) if following else []
-    finally:
-        connection.close()
-    return result
+    owned = mark_sending(slices[0], now)
+    for index, _ in enumerate(slices):
+        outcomes = send(owned, streak)
+        following = slices[index + 1] if index + 1 < len(slices) else []
+        with transaction.atomic():
+            record(outcomes, now, result)
+            if streak.gave_up:
+                rest = [item for later in slices[index + 1 :] for item in later]
+                reason = (
+                    NOT_ATTEMPTED
+                    if streak.hold is None
+                    else f"{NOT_ATTEMPTED_RATE_LIMITED} {streak.hold}"
+                )
+                put_back(rest, now=now, reason=reason, result=result, wait=streak.hold)
+                break
+            owned = mark_sending(following, now) if following else []
 
 
 def deliver_queued(*, now: dt.datetime, limit: int | None = None) -> DeliveryResult:
@@ -90,4 +112,6 @@ def deliver_queued(*, now: dt.datetime, limit: int | None = None) -> DeliveryRes
         result.add(batch)
         if batch.claimed == 0:
             break  # everything left is held by other workers
+        if batch.claimed == batch.retried:
+            break  # the providers refuse everything for now: the next pass tries again
     return result

@@ -32,6 +32,8 @@ class Outcome(Enum):
     UNKNOWN = "unknown"
     # The message could not be built (a header Django refuses): no ESP was called.
     UNBUILDABLE = "unbuildable"
+    # The recipient has no address on this channel (Slack knows no such user): goes by email.
+    FALLBACK = "fallback"
 
 
 @dataclass
@@ -46,6 +48,8 @@ class DeliveryResult:
     unconfirmed: int = 0
     # Outside the recipient's quiet hours or sending days at delivery time: rescheduled.
     postponed: int = 0
+    # Meant for another channel, sent by email instead (queued again on the email channel).
+    fallbacks: int = 0
 
     def add(self, other: DeliveryResult) -> None:
         for name in self.__dataclass_fields__:

@@ -17,7 +17,7 @@ from campaigns.delivery.outcomes import (
     Outcome,
     backoff,
 )
-from campaigns.models import Send
+from campaigns.models import Channel, Send
 from reengagement.rows import update_rows
 
 # A send left "sending" this long belongs to a worker that died mid-call.
@@ -28,13 +28,22 @@ def record(
     outcomes: list[tuple[Claimed, Outcome, str]], now: dt.datetime, result: DeliveryResult
 ) -> None:
     """Store every outcome of a batch: a few statements, whatever the batch size."""
-    sent, retry, give_up, unknown = [], [], [], []
+    sent, retry, give_up, unknown, by_email, held = [], [], [], [], [], []
     for item, outcome, detail in outcomes:
         send = item.send
-        if outcome is Outcome.SENT:
+        if outcome is Outcome.FALLBACK:
+            # Nothing was handed over: queued again on the email channel, no attempt counted.
+            send.status, send.channel, send.to_address = Send.Status.QUEUED, Channel.EMAIL, ""
+            send.due_at, send.enqueued_at, send.attempts = now, None, send.attempts - 1
+            send.postponed_reason = f"by email: {detail}"[:200]
+            by_email.append(send)
+        elif outcome is Outcome.SENT:
             send.status, send.sent_at, send.esp_message_id = Send.Status.SENT, now, detail
             send.last_error = ""
             sent.append(send)
+        elif outcome is Outcome.TRANSIENT and item.retry_after is not None:
+            _hold(send, now=now, wait=item.retry_after, reason=detail)
+            held.append(send)
         elif outcome is Outcome.TRANSIENT and send.attempts < MAX_ATTEMPTS:
             send.status, send.due_at, send.enqueued_at = (
                 Send.Status.QUEUED,
@@ -58,7 +67,9 @@ def record(
     with transaction.atomic(savepoint=False):
         result.sent += len(
             update_rows(
-                sent, ["status", "sent_at", "esp_message_id", "last_error"], only_if_status=mine
+                sent,
+                ["status", "sent_at", "esp_message_id", "last_error", "to_address"],
+                only_if_status=mine,
             )
         )
         result.retried += len(
@@ -72,17 +83,58 @@ def record(
         result.unconfirmed += len(
             update_rows(unknown, ["status", "last_error"], only_if_status=mine)
         )
+        result.retried += len(update_rows(held, HELD_FIELDS, only_if_status=mine))
+        result.fallbacks += len(
+            update_rows(
+                by_email,
+                [
+                    "status",
+                    "channel",
+                    "to_address",
+                    "due_at",
+                    "enqueued_at",
+                    "attempts",
+                    "postponed_reason",
+                ],
+                only_if_status=(Send.Status.SENDING,),
+            )
+        )
+
+
+HELD_FIELDS = ["status", "due_at", "enqueued_at", "attempts", "last_error", "postponed_reason"]
+
+
+def _hold(send: Send, *, now: dt.datetime, wait: dt.timedelta, reason: str) -> None:
+    """The provider asked for time (a rate limit's Retry-After): the send is scheduled again
+    for then, and a later pass releases it through the usual checks (quiet hours included)
+    rather than a worker waiting or taking it again too early."""
+    send.status, send.due_at, send.enqueued_at = Send.Status.SCHEDULED, now + wait, None
+    send.last_error = reason
+    send.postponed_reason = "the provider asked to wait (rate limit)"
 
 
 def put_back(
-    claimed: Sequence[Claimed], *, now: dt.datetime, reason: str, result: DeliveryResult
+    claimed: Sequence[Claimed],
+    *,
+    now: dt.datetime,
+    reason: str,
+    result: DeliveryResult,
+    wait: dt.timedelta | None = None,
 ) -> None:
     """Return sends that were claimed but never marked ``sending`` (so never handed to the
-    ESP) to the queue after a short back-off, because the ESP cannot be reached now."""
+    ESP) to the queue after a short back-off (or ``wait``), because the ESP cannot be
+    reached now."""
+    queued = (Send.Status.QUEUED,)
+    if wait is not None:
+        for item in claimed:
+            _hold(item.send, now=now, wait=wait, reason=reason)
+        result.retried += len(
+            update_rows([c.send for c in claimed], HELD_FIELDS, only_if_status=queued)
+        )
+        return
     for item in claimed:
         send = item.send
         send.due_at, send.enqueued_at, send.last_error = now + backoff(1), None, reason
-    queued = (Send.Status.QUEUED,)
     fields = ["due_at", "enqueued_at", "last_error"]
     result.retried += len(update_rows([c.send for c in claimed], fields, only_if_status=queued))
 

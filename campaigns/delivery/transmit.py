@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ logger = logging.getLogger(__name__)
 # batch goes back to the queue untouched.
 MAX_ERRORS_IN_A_ROW = 3
 NOT_ATTEMPTED = "not attempted: the ESP kept failing"
+NOT_ATTEMPTED_RATE_LIMITED = "not attempted: the provider asked to wait"
 
 
 def esp_message_id(claimed: Claimed) -> str:
@@ -32,13 +34,33 @@ def esp_message_id(claimed: Claimed) -> str:
 
 @dataclass
 class ErrorStreak:
-    """Errors in a row across the sub-batches of one delivery call."""
+    """Errors in a row across the sub-batches of one delivery call, and a provider's "not
+    before" (a rate limit's Retry-After), after which nothing more is tried in this call."""
 
     count: int = 0
+    hold: dt.timedelta | None = None
 
     @property
     def gave_up(self) -> bool:
-        return self.count >= MAX_ERRORS_IN_A_ROW
+        return self.count >= MAX_ERRORS_IN_A_ROW or self.hold is not None
+
+
+def not_attempted(
+    rest: Sequence[Claimed], streak: ErrorStreak
+) -> list[tuple[Claimed, Outcome, str]]:
+    """Sends of a slice never handed over because ``streak`` gave up: queued again, no
+    attempt counted; after a rate limit they wait as long as the provider asked."""
+    outcomes = []
+    for item in rest:
+        item.send.attempts -= 1
+        if streak.hold is not None:
+            item.retry_after = streak.hold
+            outcomes.append(
+                (item, Outcome.TRANSIENT, f"{NOT_ATTEMPTED_RATE_LIMITED} {streak.hold}")
+            )
+        else:
+            outcomes.append((item, Outcome.TRANSIENT, NOT_ATTEMPTED))
+    return outcomes
 
 
 def transmit(
@@ -50,10 +72,9 @@ def transmit(
     for index, item in enumerate(claimed):
         if streak.gave_up:
             # Never handed to the ESP: safe to queue again, and no attempt is counted.
-            for rest in claimed[index:]:
-                rest.send.attempts -= 1
-                outcomes.append((rest, Outcome.TRANSIENT, NOT_ATTEMPTED))
+            outcomes += not_attempted(claimed[index:], streak)
             break
+        assert item.message is not None
         try:
             accepted = connection.send_messages([item.message])
         except Exception as exc:

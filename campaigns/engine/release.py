@@ -25,7 +25,7 @@ from django.db.models.functions import Coalesce, Greatest
 from campaigns.engine import windows
 from campaigns.engine.results import ReleaseResult
 from campaigns.engine.sql import SEND, fetch_ids
-from campaigns.models import Audience, Campaign, Send
+from campaigns.models import Audience, Campaign, Channel, Send
 
 # A queued send handed to a delivery task that has not been claimed after this long is
 # handed over again: its task was lost (flushed broker, crashed publisher). Delivery claims
@@ -50,9 +50,9 @@ def _skip_unreachable(*, now: dt.datetime) -> int:
     skipped = due.filter(audience=Audience.LEARNER, learner__unsubscribed_at__isnull=False).update(
         status=Send.Status.SKIPPED, skip_reason="learner unsubscribed"
     )
-    skipped += due.filter(audience=Audience.LEARNER, learner__suppressed_at__isnull=False).update(
-        status=Send.Status.SKIPPED, skip_reason="address suppressed"
-    )
+    skipped += due.filter(
+        audience=Audience.LEARNER, channel=Channel.EMAIL, learner__suppressed_at__isnull=False
+    ).update(status=Send.Status.SKIPPED, skip_reason="address suppressed")
     skipped += due.filter(
         audience=Audience.MANAGER, manager__nudges_opted_out_at__isnull=False
     ).update(status=Send.Status.SKIPPED, skip_reason="manager opted out")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
@@ -30,12 +31,71 @@ from campaigns.engine.sql import (
     case_sql,
     without_nested_loops,
 )
-from campaigns.models import Audience, Campaign, Enrollment, Send, Step
+from campaigns.models import Audience, Campaign, Channel, Enrollment, Send, Step
+from learners.models import TeamChannel
 
-LEARNER_SKIPS = (
-    Rule("l.unsubscribed_at IS NOT NULL", (), Send.Status.SKIPPED, "learner unsubscribed"),
-    Rule("l.suppressed_at IS NOT NULL", (), Send.Status.SKIPPED, "address suppressed"),
-)
+TEAM_CHANNEL = TeamChannel._meta.db_table
+
+
+@dataclass(frozen=True)
+class Reach:
+    """How a step's channel reaches one audience, in SQL over ``l``, ``m`` and ``tc`` (the
+    learner's team's Teams channel): who has an address there, and what the address is.
+    Everyone else gets the email."""
+
+    channel: str
+    reachable: str
+    address: str
+
+
+REACH: dict[tuple[str, str], Reach] = {
+    (Channel.SMS, Audience.LEARNER): Reach(
+        Channel.SMS,
+        "l.phone <> '' AND l.sms_consent_at IS NOT NULL AND l.sms_opted_out_at IS NULL",
+        "l.phone",
+    ),
+    # Slack tells who has an account only when asked (users.lookupByEmail, at delivery); a
+    # manager it once said it does not know gets email until staff clear the mark.
+    (Channel.SLACK, Audience.MANAGER): Reach(
+        Channel.SLACK, "m.id IS NOT NULL AND m.slack_not_found_at IS NULL", "m.slack_user_id"
+    ),
+    (Channel.TEAMS, Audience.MANAGER): Reach(Channel.TEAMS, "tc.id IS NOT NULL", "l.team"),
+}
+
+
+def reach_of(channel: str, audience: str) -> Reach | None:
+    """How ``channel`` reaches ``audience``; None for email (or a pairing the launch check
+    refuses), which goes to the address on file."""
+    return REACH.get((channel, audience))
+
+
+def _channel_columns(reach: Reach | None) -> tuple[str, str, str]:
+    """SQL for the channel and address columns, and the join they need ("" if none)."""
+    if reach is None:
+        return f"'{Channel.EMAIL}'", "''", ""
+    join = ""
+    if reach.channel == Channel.TEAMS:
+        join = f"LEFT JOIN {TEAM_CHANNEL} tc ON tc.team = l.team AND l.team <> ''"
+    return (
+        f"CASE WHEN {reach.reachable} THEN '{reach.channel}' ELSE '{Channel.EMAIL}' END",
+        f"CASE WHEN {reach.reachable} THEN {reach.address} ELSE '' END",
+        join,
+    )
+
+
+def _learner_skips(channel_sql: str) -> tuple[Rule, ...]:
+    # A bounced email address says nothing about a phone: only an email is stopped by it.
+    return (
+        Rule("l.unsubscribed_at IS NOT NULL", (), Send.Status.SKIPPED, "learner unsubscribed"),
+        Rule(
+            f"l.suppressed_at IS NOT NULL AND {channel_sql} = '{Channel.EMAIL}'",
+            (),
+            Send.Status.SKIPPED,
+            "address suppressed",
+        ),
+    )
+
+
 MANAGER_SKIPS = (
     Rule("m.id IS NULL", (), Send.Status.SKIPPED, "learner has no manager"),
     Rule("m.nudges_opted_out_at IS NOT NULL", (), Send.Status.SKIPPED, "manager opted out"),
@@ -60,6 +120,7 @@ def insert_sends(
     rules: Sequence[Rule] = (),
     cap: int | None = None,
     queue: bool = False,
+    channel: str = Channel.EMAIL,
 ) -> SendBatch:
     """One ``INSERT … SELECT`` of sends for the enrollments ``where`` selects (alias ``e``,
     learner ``l``, manager ``m``).
@@ -68,8 +129,12 @@ def insert_sends(
     ``skipped`` with the reason, ``scheduled`` at a later time (quiet hours, sending days,
     ``rules``) or over the weekly ``cap``, else ``queued`` (with ``queue``) and stamped as
     handed to delivery — or ``scheduled`` for :func:`release_due_sends` to decide.
+
+    ``channel`` is the step's: each send goes on it where its recipient has an address there
+    (see :data:`REACH`), else by email, decided in the same statement.
     """
-    skips = LEARNER_SKIPS if audience == Audience.LEARNER else MANAGER_SKIPS
+    channel_sql, address_sql, channel_join = _channel_columns(reach_of(channel, audience))
+    skips = _learner_skips(channel_sql) if audience == Audience.LEARNER else MANAGER_SKIPS
     all_rules = [*skips, *rules, *([CAPPED] if cap is not None else [])]
     columns, column_params = _decided_columns(
         all_rules, queue=queue, due_sql=due_sql, due_params=due_params, now=now
@@ -82,15 +147,17 @@ def insert_sends(
     sql = f"""
         INSERT INTO {SEND}
             (enrollment_id, campaign_id, step_id, variant_id, kind, audience, learner_id,
-             manager_id, to_email, status, skip_reason, postponed_reason, due_at, enqueued_at,
-             attempts, last_error, created_at, subject, destination_url, message_id,
-             esp_message_id, click_count)
+             manager_id, channel, to_email, to_address, status, skip_reason, postponed_reason,
+             due_at, enqueued_at, attempts, last_error, created_at, subject, destination_url,
+             message_id, esp_message_id, click_count)
         SELECT e.id, e.campaign_id, {step_sql}, {variant_sql}, %s, %s, e.learner_id,
-               {manager_sql}, {to_email}, {status_sql}, {skip_sql}, {postponed_sql},
-               {due_case_sql}, {enqueued_sql}, 0, '', %s, '', '', '', '', 0
+               {manager_sql}, {channel_sql}, {to_email}, {address_sql}, {status_sql},
+               {skip_sql}, {postponed_sql}, {due_case_sql}, {enqueued_sql}, 0, '', %s, '', '',
+               '', '', 0
         FROM {ENROLLMENT} e
         JOIN {LEARNER} l ON l.id = e.learner_id
         LEFT JOIN {MANAGER} m ON m.id = l.manager_id
+        {channel_join}
         {capped_sql}
         WHERE {where}
         ON CONFLICT DO NOTHING
@@ -246,6 +313,7 @@ def create_step_sends(
                 # Managers are a separate list: the cap protects the learner's inbox.
                 cap=campaign.weekly_cap if audience == Audience.LEARNER else None,
                 queue=True,
+                channel=step.channel,
             )
         )
     return batch

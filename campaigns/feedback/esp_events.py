@@ -154,7 +154,7 @@ def store_events(rows: Sequence[EspEvent]) -> list[int]:
 events_stored = Signal()
 
 
-def _hand_to_apply(ids: list[int]) -> None:
+def hand_to_apply(ids: list[int]) -> None:
     if ids:
         transaction.on_commit(
             lambda: events_stored.send(sender=EspEvent, event_ids=ids), robust=True
@@ -172,7 +172,7 @@ def store_tracking_event(
     if pending is not None:
         pending.append(row)
         return
-    _hand_to_apply(store_events([row]))
+    hand_to_apply(store_events([row]))
 
 
 def _topic_refused(request: HttpRequest) -> bool:
@@ -214,7 +214,7 @@ class EspWebhookMiddleware:
             _pending.reset(token)
         if 200 <= response.status_code < 300 and rows:
             with transaction.atomic():
-                _hand_to_apply(store_events(rows))
+                hand_to_apply(store_events(rows))
         return response
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:

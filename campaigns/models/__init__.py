@@ -9,6 +9,7 @@ from .access import ApiToken
 from .building import (
     Audience,
     Campaign,
+    Channel,
     CtaTarget,
     Incentive,
     Segment,
@@ -27,6 +28,7 @@ __all__ = [
     "BounceClass",
     "Campaign",
     "CampaignResult",
+    "Channel",
     "Click",
     "CtaTarget",
     "DeliverabilityAlert",

@@ -218,6 +218,16 @@ class Audience(models.TextChoices):
     BOTH = "both", "Learner and manager"
 
 
+class Channel(models.TextChoices):
+    """How a message reaches its recipient. Email is the fallback for anyone who has no
+    address on a step's channel."""
+
+    EMAIL = "email", "Email"
+    SLACK = "slack", "Slack direct message (managers)"
+    TEAMS = "teams", "Microsoft Teams team channel (managers)"
+    SMS = "sms", "Text message (SMS)"
+
+
 class CtaTarget(models.TextChoices):
     RESUME = "resume", "Resume the course where they stopped"
     NEXT_MODULE = "next_module", "Open the next module"
@@ -234,6 +244,14 @@ class Step(models.Model):
     delay_days = models.PositiveSmallIntegerField(default=0, help_text="Days after enrollment.")
     delay_hours = models.PositiveSmallIntegerField(default=0, validators=[MaxValueValidator(23)])
     audience = models.CharField(max_length=10, choices=Audience.choices, default=Audience.LEARNER)
+    channel = models.CharField(
+        max_length=8,
+        choices=Channel.choices,
+        default=Channel.EMAIL,
+        db_default=Channel.EMAIL,
+        help_text="Anyone without an address on this channel (no Slack account, no team "
+        "webhook, no mobile number or no SMS consent) gets the email instead.",
+    )
     subject = models.CharField(max_length=200)
     preheader = models.CharField(max_length=200, blank=True)
     body = models.TextField()
@@ -253,6 +271,15 @@ class Step(models.Model):
         blank=True,
         help_text="The line the manager can send as is, e.g. “I noticed you paused at "
         "{{ last_module }} — can you finish it by {{ finish_by }}?”",
+    )
+    sms_body = models.CharField(
+        "text message",
+        max_length=300,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="For SMS steps: the text before the link. Only {{ first_name }} may be "
+        "used; with the link and “Reply STOP to opt out” it must fit two SMS segments.",
     )
 
     class Meta:

@@ -8,7 +8,7 @@ from django.db.models import Q
 
 from learners.models import Course, Learner, Manager
 
-from .building import Audience, Campaign, Step, Variant
+from .building import Audience, Campaign, Channel, Step, Variant
 
 
 class Enrollment(models.Model):
@@ -63,7 +63,8 @@ class Enrollment(models.Model):
 
 
 class Send(models.Model):
-    """One message to one person: the outbox. Unique per (enrollment, step, audience)."""
+    """One message to one person: the outbox. Unique per (enrollment, step, audience,
+    channel)."""
 
     class Kind(models.TextChoices):
         STEP = "step", "Campaign step"
@@ -123,7 +124,15 @@ class Send(models.Model):
         related_name="sends",
         db_index=False,
     )
+    # Decided when the send is created: the step's channel where the recipient has an address
+    # there, else email.
+    channel = models.CharField(
+        max_length=8, choices=Channel.choices, default=Channel.EMAIL, db_default=Channel.EMAIL
+    )
     to_email = models.EmailField(blank=True)
+    # Where a message on another channel goes: the number in E.164 (SMS), the team (Teams),
+    # the manager's Slack user id once looked up (Slack).
+    to_address = models.CharField(max_length=200, blank=True, default="", db_default="")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
     due_at = models.DateTimeField()
     postponed_reason = models.CharField(max_length=200, blank=True)
@@ -154,12 +163,12 @@ class Send(models.Model):
         ordering = ["-due_at"]
         constraints = [
             models.UniqueConstraint(
-                fields=["enrollment", "step", "audience"],
+                fields=["enrollment", "step", "audience", "channel"],
                 condition=Q(kind="step"),
                 name="send_once_per_step",
             ),
             models.UniqueConstraint(
-                fields=["enrollment", "kind", "audience"],
+                fields=["enrollment", "kind", "audience", "channel"],
                 condition=~Q(kind="step"),
                 name="send_once_per_kind",
             ),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -16,6 +17,7 @@ from django.template.response import TemplateResponse
 from import_export.admin import ImportExportModelAdmin
 from import_export.results import Result
 
+from learners import phones
 from learners.imports.activity import ActivityEventResource
 from learners.imports.courses import CourseResource
 from learners.imports.files import summarize
@@ -30,14 +32,37 @@ from learners.models import (
     CourseProgress,
     Learner,
     Manager,
+    TeamChannel,
 )
+from reengagement.url_fields import HTTPS_URLS
 
 if TYPE_CHECKING:
     ManagerAdminBase = admin.ModelAdmin[Manager]
     ColumnMappingAdminBase = admin.ModelAdmin[ColumnMapping]
+    TeamChannelAdminBase = admin.ModelAdmin[TeamChannel]
+    LearnerFormBase = forms.ModelForm[Learner]
 else:
-    # ModelAdmin is generic only in the type stubs.
-    ManagerAdminBase = ColumnMappingAdminBase = admin.ModelAdmin
+    # ModelAdmin and ModelForm are generic only in the type stubs.
+    ManagerAdminBase = ColumnMappingAdminBase = TeamChannelAdminBase = admin.ModelAdmin
+    LearnerFormBase = forms.ModelForm
+
+
+class LearnerForm(LearnerFormBase):
+    """Staff type a number as people write it; it is stored in E.164."""
+
+    class Meta:
+        model = Learner
+        fields = "__all__"
+
+    def clean_phone(self) -> str:
+        value = str(self.cleaned_data.get("phone") or "")
+        if not value:
+            return ""
+        try:
+            return phones.to_e164(value)
+        except phones.BadPhoneNumber as exc:
+            raise forms.ValidationError(str(exc)) from None
+
 
 # Listing every bad row's number in a message is useful up to a point; the preview has them all.
 MAX_ROWS_IN_MESSAGE = 20
@@ -167,6 +192,7 @@ class ContactabilityFilter(admin.SimpleListFilter):
 
 @admin.register(Learner)
 class LearnerAdmin(LearnerDataAdmin):
+    form = LearnerForm
     resource_classes = [LearnerResource]
     mapping_kind = "learners"
     list_display = (
@@ -193,6 +219,7 @@ class LearnerAdmin(LearnerDataAdmin):
         "suppressed_at",
         "suppression_reason",
         "sunset_at",
+        "sms_opted_out_at",
         "completion_rate",
         "created_at",
         "updated_at",
@@ -211,6 +238,14 @@ class LearnerAdmin(LearnerDataAdmin):
                     "suppression_reason",
                     "sunset_at",
                 )
+            },
+        ),
+        (
+            "Text messages",
+            {
+                "fields": ("phone", "sms_consent_at", "sms_opted_out_at"),
+                "description": "SMS steps reach learners with a mobile number and consent on "
+                "file who have not replied STOP; the others get the email.",
             },
         ),
         ("Record", {"fields": ("created_at", "updated_at")}),
@@ -239,7 +274,10 @@ class ManagerAdmin(ManagerAdminBase):
     search_fields = ("email", "name")
     raw_id_fields = ("learner",)
     readonly_fields = ("created_at",)
-    list_filter = (("nudges_opted_out_at", admin.EmptyFieldListFilter),)
+    list_filter = (
+        ("nudges_opted_out_at", admin.EmptyFieldListFilter),
+        ("slack_not_found_at", admin.EmptyFieldListFilter),
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Manager]:
         return super().get_queryset(request).annotate(report_total=Count("reports"))
@@ -247,6 +285,15 @@ class ManagerAdmin(ManagerAdminBase):
     @admin.display(description="reports", ordering="report_total")
     def report_count(self, manager: Manager) -> int:
         return int(getattr(manager, "report_total", 0))
+
+
+@admin.register(TeamChannel)
+class TeamChannelAdmin(TeamChannelAdminBase):
+    """Where each team's nudges are posted in Microsoft Teams (Teams steps)."""
+
+    formfield_overrides = HTTPS_URLS
+    list_display = ("team", "webhook_url", "updated_at")
+    search_fields = ("team",)
 
 
 @admin.register(Course)

@@ -9,6 +9,7 @@ from django.core.validators import validate_email
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from import_export import fields
 
+from learners import phones
 from learners.imports.base import BaseLearnerDataResource, ExternalIdLoader, column_values
 from learners.imports.lms import LMS_LEARNER_COLUMNS, MOODLE_SITE_DEFAULT_ZONE
 from learners.imports.widgets import canonical_time_zone, timestamp_field
@@ -32,6 +33,8 @@ class LearnerResource(BaseLearnerDataResource):
         attribute="suppression_reason", column_name="suppression_reason", readonly=True
     )
     sunset_at = timestamp_field("sunset_at", readonly=True)
+    sms_consent_at = timestamp_field("sms_consent_at")
+    sms_opted_out_at = timestamp_field("sms_opted_out_at", readonly=True)
 
     trusted_foreign_keys = ("manager",)
     required_columns = ("external_id", "email")
@@ -48,6 +51,8 @@ class LearnerResource(BaseLearnerDataResource):
         "time_zone",
         "locale",
         "last_active_at",
+        "phone",
+        "sms_consent_at",
         "updated_at",
     )
 
@@ -65,6 +70,9 @@ class LearnerResource(BaseLearnerDataResource):
             "time_zone",
             "locale",
             "last_active_at",
+            "phone",
+            "sms_consent_at",
+            "sms_opted_out_at",
             "unsubscribed_at",
             "suppressed_at",
             "suppression_reason",
@@ -115,9 +123,9 @@ class LearnerResource(BaseLearnerDataResource):
         if full_name and not (row.get("first_name") or row.get("last_name")):
             first, _, last = full_name.partition(" ")
             row["first_name"], row["last_name"] = first, last.strip()
-        # A blank time zone or locale keeps what the learner has (or the default), rather than
-        # failing the row or wiping a value the LMS simply did not export.
-        for column in ("time_zone", "locale"):
+        # A blank time zone, locale, number or consent keeps what the learner has (or the
+        # default), rather than failing the row or wiping a value the LMS simply did not export.
+        for column in ("time_zone", "locale", "phone", "sms_consent_at"):
             if column in row and row[column] in (None, ""):
                 del row[column]
 
@@ -128,6 +136,11 @@ class LearnerResource(BaseLearnerDataResource):
             super().import_instance(instance, row, **kwargs)
         except ValidationError as exc:
             errors = exc.update_error_dict(errors)
+        if "phone" in row:
+            try:
+                instance.phone = phones.to_e164(str(row["phone"]))
+            except phones.BadPhoneNumber as exc:
+                errors.setdefault("phone", []).append(str(exc))
         if previous_activity and (
             instance.last_active_at is None or instance.last_active_at < previous_activity
         ):

@@ -120,7 +120,7 @@ def _new_values(present: tuple[str, ...]) -> dict[str, str]:
             values[column] = f"coalesce(s.{column}, '')"
     if "manager_email" in present:
         values["manager_id"] = "m.id"
-    for column in ("time_zone", "locale"):
+    for column in ("time_zone", "locale", "phone"):
         if column in present:
             # Blank keeps what the learner has: the LMS simply did not export it.
             values[column] = f"coalesce(nullif(s.{column}, ''), l.{column})"
@@ -156,12 +156,13 @@ def _insert(cursor: Any, present: tuple[str, ...], now: dt.datetime) -> int:
     )
     manager = "m.id" if "manager_email" in present else "NULL"
     active = "s.last_active_at" if "last_active_at" in present else "NULL"
+    phone = "coalesce(s.phone, '')" if "phone" in present else "''"
     cursor.execute(
         f"""INSERT INTO learners_learner (external_id, email, first_name, last_name, role, team,
-            manager_id, time_zone, locale, last_active_at, suppression_reason, created_at,
-            updated_at)
+            manager_id, time_zone, locale, phone, last_active_at, suppression_reason,
+            created_at, updated_at)
         SELECT s.external_id, s.email, {texts}, {manager}, {given("time_zone", "'UTC'")},
-            {given("locale", "'en'")}, {active}, '', %s, %s
+            {given("locale", "'en'")}, {phone}, {active}, '', %s, %s
         FROM {STAGING} s LEFT JOIN learners_manager m ON m.email = nullif(s.manager_email, '')
         WHERE NOT EXISTS (SELECT 1 FROM learners_learner l WHERE l.external_id = s.external_id)""",
         [now, now],

@@ -13,6 +13,7 @@ from typing import IO
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
+from learners import phones
 from learners.imports.files import RowError
 from learners.imports.formats import UnreadableFile
 from learners.imports.widgets import (
@@ -35,6 +36,7 @@ COLUMNS: dict[str, int | None] = {
     "manager_name": 200,
     "time_zone": 64,
     "locale": 20,
+    "phone": 20,
     "last_active_at": None,
 }
 REQUIRED = ("external_id", "email")
@@ -118,7 +120,15 @@ def clean_row(header: Header, row: list[str]) -> tuple[tuple[object, ...] | None
             cells[column] = normalize_email(cells[column])
     if cells.get("time_zone"):
         cells["time_zone"] = canonical_time_zone(cells["time_zone"])
+    phone_problem = ""
+    if cells.get("phone"):
+        try:
+            cells["phone"] = phones.to_e164(cells["phone"])
+        except phones.BadPhoneNumber as exc:
+            phone_problem, cells["phone"] = f"phone: {exc}", ""
     problems, active = _problems(cells)
+    if phone_problem:
+        problems.append(phone_problem)
     if problems:
         return None, problems
     values: list[object] = [cells.get(column) for column in COLUMNS]

@@ -51,6 +51,27 @@ def make_drip(**campaign_fields: object) -> Campaign:
     return campaign
 
 
+SMS_TEXT = "Hi {{ first_name }}, your course is waiting:"
+
+
+def one_step(channel: str, audience: str = Audience.LEARNER, **campaign: object) -> Step:
+    fields: dict[str, object] = {
+        "status": Campaign.Status.ACTIVE,
+        "holdout_percent": 0,
+        "segment": SegmentFactory.create(min_inactive_days=30, max_inactive_days=59),
+    }
+    fields.update(campaign)
+    return StepFactory.create(
+        campaign=CampaignFactory.create(**fields),
+        position=1,
+        channel=channel,
+        audience=audience,
+        sms_body=SMS_TEXT,
+        manager_subject="{{ first_name }} paused {{ course_title }}",
+        manager_body="{{ first_name }} has not been back for a while.",
+    )
+
+
 @pytest.fixture
 def drip(db: None) -> Campaign:
     return make_drip()

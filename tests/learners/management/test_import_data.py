@@ -88,7 +88,7 @@ def test_a_file_without_a_required_column_fails_and_names_it(db, write_file):
         "manager_name (or profile_field_manager_name, customfield_manager_name, "
         "profile_field_managername, customfield_managername), "
         "time_zone (or timezone), locale (or lang, language), last_active_at (or last_login), "
-        "full_name (or name)."
+        "phone, sms_consent_at, full_name (or name)."
     )
 
 

@@ -1,0 +1,93 @@
+"""Text messages: staff's few words, the learner's first name and nothing else about them, the
+tracked link and the opt-out line, in at most two SMS segments.
+
+The length is checked when staff save (:func:`sms_problem`) for the worst case: the longest
+first name a message carries and the longest link. A first name whose characters are not in
+the GSM 7-bit alphabet switches the whole message to UCS-2 (70 characters a segment); when that
+would need a third segment, the message goes without the name.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+
+from campaigns.content import links, templating, wording
+
+MAX_SEGMENTS = 2
+# A longer first name is cut: a text message is read at a glance.
+FIRST_NAME_MAX = 20
+OPT_OUT_LINE = "Reply STOP to opt out."
+VARIABLES = ("first_name",)
+# The GSM 03.38 alphabet: basic characters count one, those of the extension table two.
+_GSM_BASIC = set(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+_GSM_EXTENDED = set("^{}\\[~]|€\f")
+# The longest id a send will have for years, for the worst-case link.
+_LONGEST_SEND_ID = 10**12 - 1
+
+
+def is_gsm(text: str) -> bool:
+    return all(char in _GSM_BASIC or char in _GSM_EXTENDED for char in text)
+
+
+def segments(text: str) -> int:
+    """How many SMS segments ``text`` takes: 160 GSM characters in one, 153 a segment when
+    concatenated; 70 and 67 UTF-16 code units in UCS-2."""
+    if is_gsm(text):
+        units = sum(2 if char in _GSM_EXTENDED else 1 for char in text)
+        single, each = 160, 153
+    else:
+        units = len(text.encode("utf-16-le")) // 2
+        single, each = 70, 67
+    if units <= single:
+        return 1
+    return -(-units // each)
+
+
+def _first_name(value: str) -> str:
+    return (value or wording.NO_FIRST_NAME)[:FIRST_NAME_MAX].strip() or wording.NO_FIRST_NAME
+
+
+def compose(*, source: str, first_name: str, link: str) -> str:
+    """The message: the staff text for this first name, the link, the opt-out line."""
+    text = templating.render_text(source, {"first_name": first_name})
+    return " ".join(text.split()) + f" {link}\n{OPT_OUT_LINE}"
+
+
+def render_sms(*, source: str, first_name: str, send_id: int) -> str:
+    """The text message for one send, in at most :data:`MAX_SEGMENTS` segments."""
+    link = links.click_url(send_id)
+    text = compose(source=source, first_name=_first_name(first_name), link=link)
+    if segments(text) > MAX_SEGMENTS:
+        # Only a name outside the GSM alphabet can do this; the check at save covers the rest.
+        text = compose(source=source, first_name=wording.NO_FIRST_NAME, link=link)
+    return text
+
+
+def sms_problem(source: str) -> str | None:
+    """Why ``source`` cannot be an SMS step's text, or None: it must parse, use no variable
+    but ``first_name``, and fit two segments with the longest name and link."""
+    if not source.strip():
+        return "an SMS step needs its text message"
+    try:
+        templating.validate_template(source, field="text message")
+    except ValidationError as exc:
+        return "; ".join(exc.messages)
+    others = sorted(templating.variables_used(source) - set(VARIABLES))
+    if others:
+        return (
+            "a text message may use only {{ first_name }}, no other personal data "
+            f"(found: {', '.join(others)})"
+        )
+    worst = compose(
+        source=source, first_name="W" * FIRST_NAME_MAX, link=links.click_url(_LONGEST_SEND_ID)
+    )
+    if segments(worst) > MAX_SEGMENTS:
+        return (
+            f"the text message can take {segments(worst)} SMS segments with a long first name, "
+            f"the link and “{OPT_OUT_LINE}”; at most {MAX_SEGMENTS} are allowed, so shorten it"
+            + ("" if is_gsm(worst) else " or leave out characters such as emoji")
+        )
+    return None
