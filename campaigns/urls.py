@@ -9,4 +9,6 @@ urlpatterns = [
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("m/<str:token>/", views.manager_optout, name="manager_optout"),
     path("s/<str:token>/", views.survey, name="survey"),
+    path("p/<str:token>/", views.preferences, name="preferences"),
+    path("mp/<str:token>/", views.manager_preferences, name="manager_preferences"),
 ]

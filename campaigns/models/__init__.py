@@ -17,7 +17,7 @@ from .building import (
     default_weekdays,
 )
 from .events import BounceClass, Click, DeliverabilityAlert, EspEvent, SuppressedAddress
-from .feedback import SurveyResponse
+from .feedback import SurveyReason, SurveyResponse
 from .outbox import Enrollment, PassLock, Send
 from .results import CampaignResult, WinnerApplied
 
@@ -38,6 +38,7 @@ __all__ = [
     "Send",
     "Step",
     "SuppressedAddress",
+    "SurveyReason",
     "SurveyResponse",
     "Variant",
     "WinnerApplied",
