@@ -65,6 +65,12 @@ def end_reactivated(*, campaign: Campaign, now: dt.datetime) -> ExitResult:
         )
     # Enrollments before sends, as an unsubscribe does: two transactions that lock the same
     # rows in the same order wait for each other instead of deadlocking.
+    # An UPDATE cannot join: the same test as ``active``, as a subquery of the row.
+    was_active = Exists(
+        Learner.objects.filter(
+            pk=OuterRef("learner_id"), last_active_at__gt=OuterRef("enrolled_at")
+        )
+    )
     last_active = Subquery(
         Learner.objects.filter(pk=OuterRef("learner_id")).values("last_active_at")[:1]
     )
@@ -76,13 +82,13 @@ def end_reactivated(*, campaign: Campaign, now: dt.datetime) -> ExitResult:
         status=Enrollment.Status.REACTIVATED,
         # When they came back: the LMS activity, else (a campaign counting answers) the answer.
         reactivated_at=Case(
-            When(active, then=last_active), default=first_answer, output_field=DateTimeField()
+            When(was_active, then=last_active), default=first_answer, output_field=DateTimeField()
         ),
         ended_at=now,
         next_step=None,
         next_due_at=None,
         exit_reason=Case(
-            When(active, then=Value("came back")),
+            When(was_active, then=Value("came back")),
             default=Value("answered the survey"),
             output_field=CharField(),
         ),
