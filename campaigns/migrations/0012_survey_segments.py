@@ -21,6 +21,34 @@ def seed_reasons(apps, schema_editor):
         )
 
 
+# Editors keep the list of answers; approvers and viewers read it.
+REASON_PERMISSIONS = {
+    "Campaign editors": ["add_surveyreason", "change_surveyreason", "view_surveyreason"],
+    "Campaign approvers": ["view_surveyreason"],
+    "Viewers": ["view_surveyreason"],
+}
+
+
+def grant_reason_permissions(apps, schema_editor):
+    from django.contrib.auth.management import create_permissions
+
+    # Permissions are normally created after all migrations; the roles need this one now.
+    config = apps.get_app_config("campaigns")
+    config.models_module = True
+    create_permissions(config, verbosity=0, apps=apps)
+    config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, codenames in REASON_PERMISSIONS.items():
+        group = Group.objects.filter(name=name).first()
+        if group is not None:
+            group.permissions.add(
+                *Permission.objects.filter(
+                    content_type__app_label="campaigns", codename__in=codenames
+                )
+            )
+
+
 def unseed_reasons(apps, schema_editor):
     apps.get_model("campaigns", "SurveyReason").objects.filter(
         code__in=[code for code, _ in REASONS]
@@ -68,4 +96,5 @@ class Migration(migrations.Migration):
             index=models.Index(fields=['reason', 'learner'], name='survey_reason_idx'),
         ),
         migrations.RunPython(seed_reasons, unseed_reasons),
+        migrations.RunPython(grant_reason_permissions, migrations.RunPython.noop),
     ]

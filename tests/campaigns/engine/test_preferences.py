@@ -32,7 +32,7 @@ def _subjects_to(address: str) -> list[str]:
 
 def _preferences_path(message: mail.EmailMessage) -> str:
     match = re.search(
-        r"Pause or get fewer reminders: https://learn\.example\.com(/p/\S+/)", message.body
+        r"Pause or get fewer reminders: https://learn\.example\.com(/p/\S+/)", str(message.body)
     )
     assert match, message.body
     return match.group(1)
