@@ -54,10 +54,15 @@ def test_a_two_week_pause_from_one_email_stops_mail_for_two_weeks_then_it_resume
     sam.refresh_from_db()
     assert sam.reminders_paused_until == day(14, hour=10)
 
+    queued = skipped = 0
     for n in range(1, 15):
-        run(n)
+        result = run(n)
+        queued, skipped = queued + result.queued, skipped + result.skipped
         # Day 14's step is due at 09:00, before the pause ends at 10:00.
         assert _subjects_to(sam.email) == ["Day 0"], f"day {n}"
+    # The pass itself decided: Sam's four steps were never queued for delivery (the other
+    # learner's four and the two managers' day-7 nudges were).
+    assert (queued, skipped) == (6, 4)
     assert _subjects_to(other.email) == ["Day 0", "Day 3", "Day 7", "Day 10", "Day 14"]
     skipped = Send.objects.filter(learner=sam, status=Send.Status.SKIPPED)
     assert sorted(s.step.name for s in skipped) == ["Day 10", "Day 14", "Day 3", "Day 7"]  # type: ignore[union-attr]
@@ -150,8 +155,11 @@ def test_a_manager_pause_skips_nudges_and_hand_offs_until_it_ends(drip: Campaign
     assert sam.manager is not None and other.manager is not None
     run(0)
     subscriptions.save_manager_pause(manager_id=sam.manager.pk, pause_weeks=2, now=day(1))
-    for n in range(1, 8):
+    for n in range(1, 7):
         run(n)
+    # Day 7: both learners' emails and the other manager's go; Sam's manager's is skipped.
+    result = run(7)
+    assert (result.queued, result.skipped) == (3, 1)
     # Day 7 is the step that reaches the manager too.
     assert _subjects_to(sam.manager.email) == []
     assert _subjects_to(other.manager.email) == ["Day 7"]
