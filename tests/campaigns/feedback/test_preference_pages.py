@@ -171,6 +171,10 @@ def test_a_manager_pauses_from_their_page(client: Client, sent: Send) -> None:
     assert manager.messages_paused_until is not None
     assert manager.nudges_opted_out_at is None
     assert client.post(url, {"csrfmiddlewaretoken": token, "pause": "x"}).status_code == 400
+    staff = Client()
+    staff.force_login(staff_user("victor", "Viewers"))
+    timeline = staff.get(f"/admin/campaigns/espevent/timeline/manager/{manager.pk}/")
+    assert "Paused manager messages: until" in timeline.content.decode()
 
 
 def test_the_survey_offers_the_list_staff_keep(client: Client, sent: Send) -> None:
