@@ -12,4 +12,6 @@ urlpatterns = [
     path("s/<str:token>/", views.survey, name="survey"),
     path("twilio/status/", twilio.status_callback, name="twilio_status"),
     path("twilio/inbound/", twilio.inbound, name="twilio_inbound"),
+    path("p/<str:token>/", views.preferences, name="preferences"),
+    path("mp/<str:token>/", views.manager_preferences, name="manager_preferences"),
 ]

@@ -1,9 +1,12 @@
 """Whether a learner or a manager may be contacted: the one module that writes it.
 
-Unsubscribing, suppression (hard bounce, complaint), sunset, a manager's opt-out of nudges
-and a learner's opt-out of text messages are written here and nowhere else, so their rules
-hold everywhere: the first moment is kept (a repeat changes nothing), and none of them is
-ever cleared by an import or an API call. What a campaign does about it (ending enrollments,
+Unsubscribing, suppression (hard bounce, complaint), sunset, a manager's opt-out of nudges,
+a learner's opt-out of text messages and the choices of the preference centre (pausing, a
+personal weekly cap, channels, a manager's pause) are written here and nowhere else, so their
+rules hold everywhere: the first moment is kept (a repeat changes nothing), and none of them is
+ever cleared by an import or an API call. Every change a person makes is recorded as a
+:class:`~learners.models.PreferenceChange` (what, when, from where) for their timeline. What a
+campaign does about it (ending enrollments,
 skipping pending sends) is the caller's business.
 
 Every function is set-based (ids, a list or a queryset of them, or one value per id) and
@@ -19,7 +22,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from learners.models import Learner, Manager
+from learners.models import CHANNEL_DEFAULT_ON, ChannelPreference, Learner, Manager
+from learners.models import PreferenceChange as Change
 from reengagement.rows import update_rows
 
 Ids = Iterable[int] | QuerySet[Any, Any]
@@ -29,11 +33,124 @@ def _ids(ids: Ids) -> Any:
     return ids if isinstance(ids, QuerySet) else list(ids)
 
 
-def unsubscribe_learners(*, learner_ids: Ids, now: dt.datetime) -> int:
-    """The learners asked for no more campaign email (GDPR art. 21: immediate)."""
-    return Learner.objects.filter(pk__in=_ids(learner_ids), unsubscribed_at__isnull=True).update(
+def _record(
+    *,
+    change: str,
+    source: str,
+    now: dt.datetime,
+    detail: str = "",
+    learner_ids: Iterable[int] = (),
+    manager_ids: Iterable[int] = (),
+) -> None:
+    rows = [
+        Change(learner_id=pk, change=change, detail=detail, source=source, at=now)
+        for pk in learner_ids
+    ]
+    rows += [
+        Change(manager_id=pk, change=change, detail=detail, source=source, at=now)
+        for pk in manager_ids
+    ]
+    Change.objects.bulk_create(rows, batch_size=1000)
+
+
+def _changed_learners(learner_ids: Ids, **unchanged: Any) -> list[int]:
+    """The ids of ``learner_ids`` whose row differs from ``unchanged`` (field=value, or a
+    ``__lookup`` that holds where nothing would change)."""
+    qs = Learner.objects.filter(pk__in=_ids(learner_ids)).exclude(**unchanged)
+    return list(qs.order_by("pk").values_list("pk", flat=True))
+
+
+def unsubscribe_learners(*, learner_ids: Ids, now: dt.datetime, source: str | None = None) -> int:
+    """The learners asked for no more campaign email (GDPR art. 21: immediate). With
+    ``source`` (the learner's own action) the change goes on their timeline."""
+    if source is None:
+        return Learner.objects.filter(
+            pk__in=_ids(learner_ids), unsubscribed_at__isnull=True
+        ).update(unsubscribed_at=now)
+    changed = _changed_learners(learner_ids, unsubscribed_at__isnull=False)
+    count = Learner.objects.filter(pk__in=changed, unsubscribed_at__isnull=True).update(
         unsubscribed_at=now
     )
+    _record(change=Change.Change.UNSUBSCRIBED, source=source, now=now, learner_ids=changed)
+    return count
+
+
+def pause_learners(*, learner_ids: Ids, until: dt.datetime, now: dt.datetime, source: str) -> int:
+    """No reminders to the learners until ``until``: due steps are skipped until then."""
+    if until <= now:
+        raise ValueError(f"a pause must end after it starts ({until.isoformat()})")
+    changed = _changed_learners(learner_ids, reminders_paused_until=until)
+    count = Learner.objects.filter(pk__in=changed).update(reminders_paused_until=until)
+    _record(
+        change=Change.Change.PAUSED,
+        detail=f"until {until:%Y-%m-%d %H:%M} UTC",
+        source=source,
+        now=now,
+        learner_ids=changed,
+    )
+    return count
+
+
+def resume_learners(*, learner_ids: Ids, now: dt.datetime, source: str) -> int:
+    """End the learners' pause now (a pause already over changes nothing)."""
+    changed = list(
+        Learner.objects.filter(pk__in=_ids(learner_ids), reminders_paused_until__gt=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    count = Learner.objects.filter(pk__in=changed).update(reminders_paused_until=None)
+    _record(change=Change.Change.RESUMED, source=source, now=now, learner_ids=changed)
+    return count
+
+
+def set_learners_weekly_cap(
+    *, learner_ids: Ids, cap: int | None, now: dt.datetime, source: str
+) -> int:
+    """The learners' own limit of emails in any 7 days (None: the campaigns' cap alone). The
+    lower of it and a campaign's cap applies."""
+    if cap is not None and cap < 1:
+        raise ValueError(f"a weekly cap is at least 1 email (got {cap})")
+    changed = _changed_learners(learner_ids, weekly_cap=cap)
+    count = Learner.objects.filter(pk__in=changed).update(weekly_cap=cap)
+    detail = f"at most {cap} a week" if cap is not None else "the campaigns' own cap"
+    _record(
+        change=Change.Change.WEEKLY_CAP, detail=detail, source=source, now=now, learner_ids=changed
+    )
+    return count
+
+
+def set_learners_channel(
+    *, learner_ids: Ids, channel: str, enabled: bool, now: dt.datetime, source: str
+) -> int:
+    """Turn one channel on or off for the learners; returns how many choices changed."""
+    if channel not in CHANNEL_DEFAULT_ON:
+        raise ValueError(f"unknown channel {channel!r}")
+    ids = list(Learner.objects.filter(pk__in=_ids(learner_ids)).values_list("pk", flat=True))
+    stored = dict(
+        ChannelPreference.objects.filter(learner_id__in=ids, channel=channel).values_list(
+            "learner_id", "enabled"
+        )
+    )
+    default = CHANNEL_DEFAULT_ON[channel]  # type: ignore[index]
+    changed = sorted(pk for pk in ids if stored.get(pk, default) != enabled)
+    ChannelPreference.objects.bulk_create(
+        [
+            ChannelPreference(learner_id=pk, channel=channel, enabled=enabled, changed_at=now)
+            for pk in changed
+        ],
+        update_conflicts=True,
+        unique_fields=["learner", "channel"],
+        update_fields=["enabled", "changed_at"],
+    )
+    state = "on" if enabled else "off"
+    _record(
+        change=Change.Change.CHANNEL,
+        detail=f"{channel} {state}",
+        source=source,
+        now=now,
+        learner_ids=changed,
+    )
+    return len(changed)
 
 
 def suppress_learners(
@@ -52,11 +169,49 @@ def sunset_learners(*, learner_ids: Ids, now: dt.datetime) -> int:
     )
 
 
-def opt_out_managers(*, manager_ids: Ids, now: dt.datetime) -> int:
-    """The managers want no more nudges or hand-offs; their reports stay subscribed."""
-    return Manager.objects.filter(
-        pk__in=_ids(manager_ids), nudges_opted_out_at__isnull=True
-    ).update(nudges_opted_out_at=now)
+def opt_out_managers(*, manager_ids: Ids, now: dt.datetime, source: str | None = None) -> int:
+    """The managers want no more nudges or hand-offs; their reports stay subscribed. With
+    ``source`` (the manager's own action) the change goes on their timeline."""
+    pending = Manager.objects.filter(pk__in=_ids(manager_ids), nudges_opted_out_at__isnull=True)
+    if source is None:
+        return pending.update(nudges_opted_out_at=now)
+    changed = list(pending.order_by("pk").values_list("pk", flat=True))
+    count = Manager.objects.filter(pk__in=changed).update(nudges_opted_out_at=now)
+    _record(change=Change.Change.MANAGER_OPTED_OUT, source=source, now=now, manager_ids=changed)
+    return count
+
+
+def pause_managers(*, manager_ids: Ids, until: dt.datetime, now: dt.datetime, source: str) -> int:
+    """No messages to the managers until ``until``; messages due meanwhile are skipped."""
+    if until <= now:
+        raise ValueError(f"a pause must end after it starts ({until.isoformat()})")
+    changed = list(
+        Manager.objects.filter(pk__in=_ids(manager_ids))
+        .exclude(messages_paused_until=until)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    count = Manager.objects.filter(pk__in=changed).update(messages_paused_until=until)
+    _record(
+        change=Change.Change.MANAGER_PAUSED,
+        detail=f"until {until:%Y-%m-%d %H:%M} UTC",
+        source=source,
+        now=now,
+        manager_ids=changed,
+    )
+    return count
+
+
+def resume_managers(*, manager_ids: Ids, now: dt.datetime, source: str) -> int:
+    """End the managers' pause now."""
+    changed = list(
+        Manager.objects.filter(pk__in=_ids(manager_ids), messages_paused_until__gt=now)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    count = Manager.objects.filter(pk__in=changed).update(messages_paused_until=None)
+    _record(change=Change.Change.MANAGER_RESUMED, source=source, now=now, manager_ids=changed)
+    return count
 
 
 def suppress_learners_at(*, moments: Mapping[int, tuple[dt.datetime, str]]) -> int:

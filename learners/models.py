@@ -58,6 +58,8 @@ class Manager(models.Model):
         "Slack user id", max_length=40, blank=True, default="", db_default=""
     )
     slack_not_found_at = models.DateTimeField("not on Slack since", null=True, blank=True)
+    # Every message to the manager (nudges, hand-offs, and any later kind) waits until then.
+    messages_paused_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -106,6 +108,15 @@ class Learner(models.Model):
         max_length=20, choices=SuppressionReason.choices, blank=True
     )
     sunset_at = models.DateTimeField(null=True, blank=True)
+    # The learner's own choices in the preference centre (written by contactability only).
+    reminders_paused_until = models.DateTimeField(null=True, blank=True)
+    weekly_cap = models.PositiveSmallIntegerField(
+        "personal weekly cap",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1)],
+        help_text="At most this many emails in any 7 days, when lower than the campaign's cap.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -354,3 +365,81 @@ class LmsStatement(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_standard_display()} {self.statement_id}"
+
+
+class ContactChannel(models.TextChoices):
+    """The ways a learner can be reached. Each channel has its default when the learner has
+    made no choice (:data:`CHANNEL_DEFAULT_ON`): email is on, as it always was; a channel that
+    needs consent first (SMS) starts off and is offered only where the learner can get it."""
+
+    EMAIL = "email", "Email"
+
+
+CHANNEL_DEFAULT_ON = {ContactChannel.EMAIL: True}
+
+
+class ChannelPreference(models.Model):
+    """A learner's explicit choice for one channel; no row means the channel's default."""
+
+    learner = models.ForeignKey(
+        Learner, on_delete=models.CASCADE, related_name="channel_preferences"
+    )
+    channel = models.CharField(max_length=20, choices=ContactChannel.choices)
+    enabled = models.BooleanField()
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["learner", "channel"], name="channel_preference_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        state = "on" if self.enabled else "off"
+        return f"{self.get_channel_display()} {state} for {self.learner_id}"
+
+
+class PreferenceChange(models.Model):
+    """What a learner or a manager changed about being contacted, when, and from where: the
+    record behind their admin timeline."""
+
+    class Change(models.TextChoices):
+        PAUSED = "paused", "Paused reminders"
+        RESUMED = "resumed", "Resumed reminders"
+        WEEKLY_CAP = "weekly_cap", "Personal weekly cap"
+        CHANNEL = "channel", "Channel"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed from all"
+        MANAGER_PAUSED = "manager_paused", "Paused manager messages"
+        MANAGER_RESUMED = "manager_resumed", "Resumed manager messages"
+        MANAGER_OPTED_OUT = "manager_opted_out", "Stopped manager messages"
+
+    class Source(models.TextChoices):
+        PREFERENCE_CENTRE = "preference_centre", "Preference centre"
+        UNSUBSCRIBE_LINK = "unsubscribe_link", "Unsubscribe link or one-click header"
+        ESP = "esp", "The email provider's report"
+        DEMO = "demo", "Demo data"
+
+    learner = models.ForeignKey(
+        Learner, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    manager = models.ForeignKey(
+        Manager, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    change = models.CharField(max_length=20, choices=Change.choices)
+    detail = models.CharField(max_length=200, blank=True)
+    source = models.CharField(max_length=20, choices=Source.choices)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(learner__isnull=False, manager__isnull=True)
+                | models.Q(learner__isnull=True, manager__isnull=False),
+                name="preference_change_one_person",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_change_display()} {self.detail}".strip()

@@ -30,6 +30,7 @@ from campaigns.building.forms import (
     StepForm,
 )
 from campaigns.models import Campaign, Segment, Step
+from campaigns.reports import survey
 from reengagement.url_fields import HTTPS_URLS
 
 
@@ -86,7 +87,7 @@ class CampaignAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_select_related = ["segment"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["status", "launched_at", "timeline"]
+    readonly_fields = ["status", "launched_at", "timeline", "survey_answers"]
     actions = ["launch_selected", "pause_selected", "archive_selected", "duplicate_selected"]
     change_form_template = "admin/campaigns/campaign/change_form.html"
     change_list_template = "admin/campaigns/campaign/change_list.html"
@@ -114,11 +115,13 @@ class CampaignAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
                 "fields": [
                     "goal_window_days",
                     "goal_activity_kinds",
+                    "survey_answer_counts",
                     "holdout_percent",
                     "sunset_after_days",
                 ]
             },
         ),
+        ("“Why did you stop?” answers", {"fields": ["survey_answers"]}),
         (
             "Welcome back",
             {
@@ -200,6 +203,29 @@ class CampaignAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         )
 
     # Actions on the list -----------------------------------------------------------------
+
+    @admin.display(description="Answers")
+    def survey_answers(self, obj: Campaign) -> SafeString | str:
+        if obj.pk is None:
+            return "—"
+        counts = survey.answer_counts(campaign=obj)
+        if not counts:
+            return "No answers from this campaign's emails yet."
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((c.label, c.code, c.count) for c in counts),
+        )
+        answers = (
+            reverse("admin:campaigns_surveyresponse_changelist") + f"?campaign__id__exact={obj.pk}"
+        )
+        return format_html(
+            '<table class="survey-answers"><thead><tr><th>Answer</th><th>Code</th><th>Answers'
+            '</th></tr></thead><tbody>{}</tbody></table><p><a href="{}">Every answer, with '
+            "comments, and the CSV/XLSX export</a></p>",
+            rows,
+            answers,
+        )
 
     def _change_status_of(
         self, request: HttpRequest, queryset: QuerySet[Campaign], action: str

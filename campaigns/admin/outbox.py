@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from campaigns.delivery.record import mark_unconfirmed_sent, release_unconfirmed
-from campaigns.models import Enrollment, PassLock, Send
+from campaigns.models import Enrollment, PassLock, Send, SurveyReason
 from campaigns.models import SurveyResponse as SurveyResponseModel
+from campaigns.reports import survey
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
@@ -29,13 +30,80 @@ class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
 
+class ReasonFilter(admin.SimpleListFilter):
+    title = "answer"
+    parameter_name = "reason"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(SurveyReason.objects.values_list("code", "label"))
+
+    def queryset(
+        self, request: HttpRequest, queryset: QuerySet[SurveyResponseModel]
+    ) -> QuerySet[SurveyResponseModel]:
+        return queryset.filter(reason=self.value()) if self.value() else queryset
+
+
 @admin.register(SurveyResponseModel)
 class SurveyResponseAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "learner", "reason", "campaign", "comment"]
-    list_filter = ["reason", "campaign"]
+    list_display = ["created_at", "learner", "answer", "campaign", "comment"]
+    list_filter = [ReasonFilter, "campaign"]
     list_select_related = ["learner", "campaign"]
     search_fields = ["learner__email", "comment"]
     date_hierarchy = "created_at"
+    actions = ["export_csv", "export_xlsx"]
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        self._labels = dict(SurveyReason.objects.values_list("code", "label"))
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="answer", ordering="reason")
+    def answer(self, obj: SurveyResponseModel) -> str:
+        return getattr(self, "_labels", {}).get(obj.reason, obj.reason)
+
+    @admin.action(description="Export the selected answers as CSV", permissions=["view"])
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[SurveyResponseModel]
+    ) -> HttpResponse:
+        return _download(survey.csv_bytes(queryset), "text/csv", "csv")
+
+    @admin.action(description="Export the selected answers as XLSX", permissions=["view"])
+    def export_xlsx(
+        self, request: HttpRequest, queryset: QuerySet[SurveyResponseModel]
+    ) -> HttpResponse:
+        xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return _download(survey.xlsx_bytes(queryset), xlsx, "xlsx")
+
+
+def _download(body: bytes, content_type: str, extension: str) -> HttpResponse:
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="survey-answers.{extension}"'
+    return response
+
+
+@admin.register(SurveyReason)
+class SurveyReasonAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The answers the survey offers; an answer once given keeps its code, so a reason is
+    withdrawn (not offered) rather than deleted."""
+
+    list_display = ["label", "code", "position", "is_active", "answer_count"]
+    list_editable = ["position", "is_active"]
+    search_fields = ["label", "code"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[SurveyReason]:
+        answers = SurveyResponseModel.objects.filter(reason=OuterRef("code")).order_by()
+        counted = answers.values("reason").annotate(n=Count("pk")).values("n")[:1]
+        return super().get_queryset(request).annotate(answers=Subquery(counted))
+
+    @admin.display(description="answers", ordering="answers")
+    def answer_count(self, obj: SurveyReason) -> int:
+        return int(getattr(obj, "answers", 0) or 0)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Answers and segments name it by its code: fixed once the reason exists.
+        return ["code"] if obj is not None else []
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 @admin.register(Enrollment)

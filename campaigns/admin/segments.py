@@ -45,6 +45,14 @@ class SegmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             },
         ),
         (
+            "What they told us",
+            {
+                "fields": ["answered"],
+                "description": "Answers to the “why did you stop?” survey (Campaigns › "
+                "Survey reasons lists them), e.g. a follow-up for learners who had no time.",
+            },
+        ),
+        (
             "Who matches now",
             {
                 "fields": ["matching_now", "matching_sample"],

@@ -22,6 +22,7 @@ from campaigns.models import (
     Incentive,
     Segment,
     Step,
+    SurveyReason,
     Variant,
 )
 from learners.models import Course
@@ -217,6 +218,7 @@ class CampaignForm(forms.ModelForm):  # type: ignore[type-arg]
             "priority",
             "goal_window_days",
             "goal_activity_kinds",
+            "survey_answer_counts",
             "holdout_percent",
             "quiet_hours_start",
             "quiet_hours_end",
@@ -265,6 +267,13 @@ class SegmentForm(forms.ModelForm):  # type: ignore[type-arg]
         widget=forms.CheckboxSelectMultiple,
         help_text="Learners with an unfinished course of one of these types; none ticked for any.",
     )
+    answered = forms.MultipleChoiceField(
+        choices=[],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Answered “why did you stop?”",
+        help_text="Learners who gave one of these answers (at any time); none ticked for anyone.",
+    )
 
     class Meta:
         model = Segment
@@ -279,14 +288,25 @@ class SegmentForm(forms.ModelForm):  # type: ignore[type-arg]
             "min_completion_rate",
             "max_completion_rate",
             "has_manager",
+            "answered",
         ]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.initial["course_types"] = self.instance.course_type_list
+        self.initial["answered"] = self.instance.answered_list
+        # Every answer staff ever offered (one withdrawn may still be a good follow-up), and
+        # any code the segment names that is no longer in the list, so saving keeps it.
+        reasons = [(r.code, r.label) for r in SurveyReason.objects.all()]
+        known = {code for code, _ in reasons}
+        reasons += [(c, c) for c in self.instance.answered_list if c not in known]
+        self.fields["answered"].choices = reasons  # type: ignore[attr-defined]
 
     def clean_course_types(self) -> str:
         return ",".join(self.cleaned_data["course_types"])
+
+    def clean_answered(self) -> str:
+        return ",".join(self.cleaned_data["answered"])
 
     def clean(self) -> dict[str, Any]:
         super().clean()

@@ -53,6 +53,8 @@ def segment_rules(segment: Segment) -> str:
         parts.append(f"completion {low_rate or 0:g}–{100 if high_rate is None else high_rate:g}%")
     if segment.has_manager is not None:
         parts.append("with a manager" if segment.has_manager else "without a manager")
+    if segment.answered_list:
+        parts.append("answered: " + ", ".join(segment.answered_list))
     return " · ".join(parts) or "every contactable learner"
 
 

@@ -257,6 +257,9 @@ def render(
     opt_out, unsubscribe_label = _opt_out(
         audience=audience, learner=learner, manager=manager, send=send
     )
+    preferences, preferences_label = _preferences(
+        audience=audience, learner=learner, manager=manager, send=send
+    )
     values = templating.Values(context)
     subject = templating.render_subject(content.subject, values)
     preheader = templating.render_subject(content.preheader, values) if content.preheader else ""
@@ -270,6 +273,8 @@ def render(
         ),
         "unsubscribe_url": opt_out,
         "unsubscribe_label": unsubscribe_label,
+        "preferences_url": preferences,
+        "preferences_label": preferences_label,
         "postal_address": campaign.postal_address,
         "sender_name": context["sender_name"],
         "is_manager": audience == Audience.MANAGER,
@@ -358,6 +363,17 @@ def _opt_out(
         return url, "Stop nudges about your team"
     url = links.unsubscribe_url(learner_id=learner.pk, send_id=send.pk) if send else PREVIEW_LINK
     return url, "Unsubscribe from these reminders"
+
+
+def _preferences(
+    *, audience: str, learner: Learner, manager: Manager | None, send: Send | None
+) -> tuple[str, str]:
+    """The recipient's preference centre and its label (a manager's covers pausing only)."""
+    if audience == Audience.MANAGER and manager is not None:
+        url = links.manager_preferences_url(manager_id=manager.pk) if send else PREVIEW_LINK
+        return url, "Pause these messages"
+    url = links.preferences_url(learner_id=learner.pk) if send else PREVIEW_LINK
+    return url, "Pause or get fewer reminders"
 
 
 def _headers(*, opt_out: str, campaign: Campaign, send: Send | None) -> dict[str, str]:

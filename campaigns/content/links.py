@@ -1,4 +1,5 @@
-"""Signed, purpose-bound links: click tracking, unsubscribe, survey and manager opt-out.
+"""Signed, purpose-bound links: click tracking, unsubscribe, survey, manager opt-out and the
+learner's and manager's preference centres.
 
 Each purpose has its own salt, so a token made for one cannot be used for another. A click token
 names a send, and the redirect goes only to the destination stored on that send: there is no
@@ -19,6 +20,8 @@ SALT_CLICK = "campaigns.content.links.click"
 SALT_UNSUBSCRIBE = "campaigns.content.links.unsubscribe"
 SALT_SURVEY = "campaigns.content.links.survey"
 SALT_MANAGER_OPTOUT = "campaigns.content.links.manager-optout"
+SALT_PREFERENCES = "campaigns.content.links.preferences"
+SALT_MANAGER_PREFERENCES = "campaigns.content.links.manager-preferences"
 
 
 def make_token(value: dict[str, int], *, salt: str) -> str:
@@ -76,6 +79,18 @@ def survey_url(*, learner_id: int, send_id: int | None) -> str:
 def manager_optout_url(*, manager_id: int) -> str:
     token = make_token({"m": manager_id}, salt=SALT_MANAGER_OPTOUT)
     return _url("campaigns:manager_optout", token)
+
+
+def preferences_url(*, learner_id: int) -> str:
+    """The learner's preference centre: pause, fewer emails, channels, unsubscribe."""
+    token = make_token({"l": learner_id}, salt=SALT_PREFERENCES)
+    return _url("campaigns:preferences", token)
+
+
+def manager_preferences_url(*, manager_id: int) -> str:
+    """The manager's preferences: pause their messages, or stop them."""
+    token = make_token({"m": manager_id}, salt=SALT_MANAGER_PREFERENCES)
+    return _url("campaigns:manager_preferences", token)
 
 
 def with_utm(url: str, *, source: str, campaign: str, content: str) -> str:

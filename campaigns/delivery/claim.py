@@ -19,13 +19,14 @@ from campaigns.content import chat, emails, sms
 from campaigns.delivery.outcomes import DeliveryResult, describe
 from campaigns.engine import windows
 from campaigns.models import Audience, Campaign, Channel, Enrollment, Send, Step, Variant
+from campaigns.models.outbox import MANAGER_PAUSED_REASON, PAUSED_REASON
 from learners.models import CourseProgress
 from reengagement.rows import update_rows
 
 logger = logging.getLogger(__name__)
 
 
-def _skip_reason(send: Send) -> str:
+def _skip_reason(send: Send, now: dt.datetime) -> str:
     """Why a claimed send must not go out after all ("" if it may)."""
     learner = send.learner
     if send.audience == Audience.LEARNER:
@@ -33,11 +34,15 @@ def _skip_reason(send: Send) -> str:
             return "learner unsubscribed"
         if learner.suppressed_at and send.channel == Channel.EMAIL:
             return "address suppressed"
+        if learner.reminders_paused_until and learner.reminders_paused_until > now:
+            return PAUSED_REASON
     else:
         if send.manager is None:
             return "learner has no manager"
         if send.manager.nudges_opted_out_at:
             return "manager opted out"
+        if send.manager.messages_paused_until and send.manager.messages_paused_until > now:
+            return MANAGER_PAUSED_REASON
         if send.kind == Send.Kind.STEP and learner.unsubscribed_at:
             return "learner unsubscribed"
     if send.channel == Channel.EMAIL and not send.to_email:
@@ -200,7 +205,7 @@ def _sort(sends: list[Send], now: dt.datetime) -> _Sorted:
     allowed = _Windows(now)
     out = _Sorted()
     for send in sends:
-        reason = _skip_reason(send)
+        reason = _skip_reason(send, now)
         if reason:
             out.skips[reason].append(send.pk)
             continue

@@ -11,6 +11,7 @@ from django.db import connection
 from django.db.models import (
     Count,
     DateTimeField,
+    Exists,
     ExpressionWrapper,
     F,
     IntegerField,
@@ -19,13 +20,16 @@ from django.db.models import (
     Q,
     Subquery,
     Value,
+    Window,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce, Greatest, Least, RowNumber
 
 from campaigns.engine import windows
 from campaigns.engine.results import ReleaseResult
 from campaigns.engine.sql import SEND, fetch_ids
 from campaigns.models import Audience, Campaign, Channel, Send
+from campaigns.models.outbox import EMAIL_OFF_REASON, MANAGER_PAUSED_REASON, PAUSED_REASON
+from learners.models import ChannelPreference, ContactChannel
 
 # A queued send handed to a delivery task that has not been claimed after this long is
 # handed over again: its task was lost (flushed broker, crashed publisher). Delivery claims
@@ -44,8 +48,8 @@ IN_FLIGHT_OR_SENT = (
 
 
 def _skip_unreachable(*, now: dt.datetime) -> int:
-    """Skip due sends whose recipient can no longer be mailed (unsubscribed, suppressed or
-    opted out since the send was created)."""
+    """Skip due sends whose recipient can no longer be mailed (unsubscribed, suppressed, opted
+    out, paused or with email turned off since the send was created)."""
     due = Send.objects.filter(status=Send.Status.SCHEDULED, due_at__lte=now)
     skipped = due.filter(audience=Audience.LEARNER, learner__unsubscribed_at__isnull=False).update(
         status=Send.Status.SKIPPED, skip_reason="learner unsubscribed"
@@ -54,8 +58,23 @@ def _skip_unreachable(*, now: dt.datetime) -> int:
         audience=Audience.LEARNER, channel=Channel.EMAIL, learner__suppressed_at__isnull=False
     ).update(status=Send.Status.SKIPPED, skip_reason="address suppressed")
     skipped += due.filter(
+        audience=Audience.LEARNER, learner__reminders_paused_until__gt=now
+    ).update(status=Send.Status.SKIPPED, skip_reason=PAUSED_REASON)
+    skipped += due.filter(
+        Exists(
+            ChannelPreference.objects.filter(
+                learner_id=OuterRef("learner_id"), channel=ContactChannel.EMAIL, enabled=False
+            )
+        ),
+        audience=Audience.LEARNER,
+        channel=Channel.EMAIL,
+    ).update(status=Send.Status.SKIPPED, skip_reason=EMAIL_OFF_REASON)
+    skipped += due.filter(
         audience=Audience.MANAGER, manager__nudges_opted_out_at__isnull=False
     ).update(status=Send.Status.SKIPPED, skip_reason="manager opted out")
+    skipped += due.filter(audience=Audience.MANAGER, manager__messages_paused_until__gt=now).update(
+        status=Send.Status.SKIPPED, skip_reason=MANAGER_PAUSED_REASON
+    )
     return skipped
 
 
@@ -114,8 +133,9 @@ def release_due_sends(*, now: dt.datetime, hand_over: bool = False) -> ReleaseRe
 
 
 def _postpone_over_cap(candidates: Any, *, now: dt.datetime) -> int:
-    """Postpone learner step sends whose learner already has ``weekly_cap`` emails out or on
-    their way in the last 7 days (any campaign) until the oldest of those leaves the window."""
+    """Postpone learner step sends whose learner already has ``weekly_cap`` emails (or their
+    own lower cap) out or on their way in the last 7 days (any campaign) until the oldest of
+    those leaves the window."""
     counted = Send.objects.filter(
         learner_id=OuterRef("learner_id"),
         audience=Audience.LEARNER,
@@ -133,13 +153,27 @@ def _postpone_over_cap(candidates: Any, *, now: dt.datetime) -> int:
     over = candidates.filter(audience=Audience.LEARNER, kind=Send.Kind.STEP).alias(
         recent=Coalesce(recent, 0)
     )
-    return over.filter(recent__gte=F("campaign__weekly_cap")).update(
+    # The campaign's cap, or the learner's own when it is lower.
+    cap = Least(
+        F("campaign__weekly_cap"), Coalesce(F("learner__weekly_cap"), F("campaign__weekly_cap"))
+    )
+    postponed = over.filter(recent__gte=cap).update(
         due_at=Greatest(
             ExpressionWrapper(oldest + CAP_WINDOW, output_field=DateTimeField()),
             Value(now + dt.timedelta(minutes=1), output_field=DateTimeField()),
         ),
         postponed_reason="weekly cap",
     )
+    # Several sends of one learner due together (a backlog held by the cap, two campaigns):
+    # only as many as the cap still allows go now, oldest first. The others wait a minute, and
+    # the next pass, counting those that went, gives them their time in the window.
+    ranked = over.alias(
+        rank=Window(RowNumber(), partition_by=[F("learner_id")], order_by=[F("due_at"), F("pk")])
+    ).filter(rank__gt=cap - F("recent"))
+    postponed += Send.objects.filter(pk__in=ranked.values("pk")).update(
+        due_at=now + dt.timedelta(minutes=1), postponed_reason="weekly cap"
+    )
+    return postponed
 
 
 def hand_over_stale(*, now: dt.datetime, limit: int | None = None) -> list[int]:

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.db.models import Exists, OuterRef, QuerySet, Subquery
 
-from campaigns.models import Segment
+from campaigns.models import Segment, SurveyResponse
 from learners.models import CourseProgress, Learner
 
 
@@ -41,6 +41,15 @@ def segment_learners(segment: Segment, *, now: dt.datetime) -> QuerySet[Learner]
         qs = qs.filter(completion_rate__lte=segment.max_completion_rate)
     if segment.has_manager is not None:
         qs = qs.filter(manager__isnull=not segment.has_manager)
+    if segment.answered_list:
+        # "answered: no time": any answer of theirs with one of these codes, at any time.
+        qs = qs.filter(
+            Exists(
+                SurveyResponse.objects.filter(
+                    learner=OuterRef("pk"), reason__in=segment.answered_list
+                )
+            )
+        )
     if segment.course_type_list:
         qs = qs.filter(
             Exists(

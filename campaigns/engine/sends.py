@@ -32,7 +32,10 @@ from campaigns.engine.sql import (
     without_nested_loops,
 )
 from campaigns.models import Audience, Campaign, Channel, Enrollment, Send, Step
-from learners.models import TeamChannel
+from campaigns.models.outbox import EMAIL_OFF_REASON, MANAGER_PAUSED_REASON, PAUSED_REASON
+from learners.models import ChannelPreference, ContactChannel, TeamChannel
+
+CHANNEL_PREFERENCE = ChannelPreference._meta.db_table
 
 TEAM_CHANNEL = TeamChannel._meta.db_table
 
@@ -83,27 +86,57 @@ def _channel_columns(reach: Reach | None) -> tuple[str, str, str]:
     )
 
 
-def _learner_skips(channel_sql: str) -> tuple[Rule, ...]:
-    # A bounced email address says nothing about a phone: only an email is stopped by it.
+def learner_skips(channel_sql: str, now: dt.datetime) -> tuple[Rule, ...]:
+    """Why a learner message is not sent at all; a pause skips the steps due while it lasts
+    (the drip goes on after it, rather than sending what it held back all at once)."""
+    at = connection.ops.adapt_datetimefield_value(now)
+    email = f"{channel_sql} = '{Channel.EMAIL}'"
     return (
         Rule("l.unsubscribed_at IS NOT NULL", (), Send.Status.SKIPPED, "learner unsubscribed"),
+        # A bounced email address says nothing about a phone: only an email is stopped by it.
         Rule(
-            f"l.suppressed_at IS NOT NULL AND {channel_sql} = '{Channel.EMAIL}'",
+            f"l.suppressed_at IS NOT NULL AND {email}",
             (),
             Send.Status.SKIPPED,
             "address suppressed",
         ),
+        Rule("l.reminders_paused_until > %s", (at,), Send.Status.SKIPPED, PAUSED_REASON),
+        Rule(
+            f"{email} AND EXISTS (SELECT 1 FROM {CHANNEL_PREFERENCE} cp "  # noqa: S608
+            "WHERE cp.learner_id = l.id AND cp.channel = %s AND NOT cp.enabled)",
+            (ContactChannel.EMAIL.value,),
+            Send.Status.SKIPPED,
+            EMAIL_OFF_REASON,
+        ),
     )
 
 
-MANAGER_SKIPS = (
-    Rule("m.id IS NULL", (), Send.Status.SKIPPED, "learner has no manager"),
-    Rule("m.nudges_opted_out_at IS NOT NULL", (), Send.Status.SKIPPED, "manager opted out"),
-    Rule("l.unsubscribed_at IS NOT NULL", (), Send.Status.SKIPPED, "learner unsubscribed"),
+def manager_skips(now: dt.datetime) -> tuple[Rule, ...]:
+    at = connection.ops.adapt_datetimefield_value(now)
+    return (
+        Rule("m.id IS NULL", (), Send.Status.SKIPPED, "learner has no manager"),
+        Rule("m.nudges_opted_out_at IS NOT NULL", (), Send.Status.SKIPPED, "manager opted out"),
+        Rule("m.messages_paused_until > %s", (at,), Send.Status.SKIPPED, MANAGER_PAUSED_REASON),
+        Rule("l.unsubscribed_at IS NOT NULL", (), Send.Status.SKIPPED, "learner unsubscribed"),
+    )
+
+
+# The lower of the campaign's cap (the parameter) and the learner's own.
+_EFFECTIVE_CAP = (
+    "CASE WHEN l.weekly_cap IS NOT NULL AND l.weekly_cap < %s THEN l.weekly_cap ELSE %s END"
 )
-CAPPED = Rule(
-    "capped.learner_id IS NOT NULL", (), Send.Status.SCHEDULED, postponed_reason="weekly cap"
-)
+
+
+CAP_REASON = "weekly cap"
+
+
+def capped_rule(cap: int) -> Rule:
+    return Rule(
+        f"capped.sent >= {_EFFECTIVE_CAP}",
+        (int(cap), int(cap)),
+        Send.Status.SCHEDULED,
+        postponed_reason=CAP_REASON,
+    )
 
 
 def insert_sends(
@@ -134,8 +167,8 @@ def insert_sends(
     (see :data:`REACH`), else by email, decided in the same statement.
     """
     channel_sql, address_sql, channel_join = _channel_columns(reach_of(channel, audience))
-    skips = _learner_skips(channel_sql) if audience == Audience.LEARNER else MANAGER_SKIPS
-    all_rules = [*skips, *rules, *([CAPPED] if cap is not None else [])]
+    skips = learner_skips(channel_sql, now) if audience == Audience.LEARNER else manager_skips(now)
+    all_rules = [*skips, *rules, *([capped_rule(cap)] if cap is not None else [])]
     columns, column_params = _decided_columns(
         all_rules, queue=queue, due_sql=due_sql, due_params=due_params, now=now
     )
@@ -185,7 +218,7 @@ def _counted(rows: Sequence[tuple[int, str, str]], *, queue: bool) -> SendBatch:
             batch.skipped += 1
         elif status == Send.Status.QUEUED:
             batch.queued_ids.append(send_id)
-        elif queue and postponed_reason != CAPPED.postponed_reason:
+        elif queue and postponed_reason != CAP_REASON:
             # Over-cap sends get their time from release_due_sends, which counts them.
             batch.postponed += 1
     return batch
@@ -226,7 +259,9 @@ def _decided_columns(
 
 
 def _cap_join(cap: int | None, *, now: dt.datetime) -> tuple[str, list[Any]]:
-    """A join that names the learners already at the weekly ``cap`` ("" without a cap).
+    """A join that counts the emails of the last 7 days of learners who have any ("" without
+    a cap); the rule compares the count with the campaign's cap or the learner's own, lower
+    one.
 
     Evaluated once for the statement (an aggregate, hash-joined), never per learner.
     """
@@ -234,14 +269,14 @@ def _cap_join(cap: int | None, *, now: dt.datetime) -> tuple[str, list[Any]]:
         return "", []
     sql = f"""
         LEFT JOIN (
-            SELECT learner_id FROM {SEND}
+            SELECT learner_id, COUNT(*) AS sent FROM {SEND}
             WHERE audience = %s AND status IN (%s, %s, %s, %s)
               AND COALESCE(sent_at, claimed_at, due_at) > %s
-            GROUP BY learner_id HAVING COUNT(*) >= %s
+            GROUP BY learner_id
         ) capped ON capped.learner_id = e.learner_id
     """  # noqa: S608
     adapt = connection.ops.adapt_datetimefield_value
-    return sql, [Audience.LEARNER, *IN_FLIGHT_OR_SENT, adapt(now - CAP_WINDOW), int(cap)]
+    return sql, [Audience.LEARNER, *IN_FLIGHT_OR_SENT, adapt(now - CAP_WINDOW)]
 
 
 def _audiences(audience: str) -> list[str]:

@@ -3,8 +3,10 @@ one function in :mod:`campaigns.feedback.subscriptions`."""
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 from collections.abc import Callable
+from urllib.parse import urlsplit
 
 from django import forms
 from django.core import signing
@@ -17,8 +19,8 @@ from django.views.decorators.http import require_http_methods
 
 from campaigns.content import links
 from campaigns.feedback import subscriptions
-from campaigns.models import SurveyResponse
-from learners.models import Learner, Manager
+from campaigns.models import SurveyReason
+from learners.models import ContactChannel, Learner, Manager
 
 
 class _Redirect(HttpResponseRedirect):
@@ -115,17 +117,20 @@ def manager_optout(request: HttpRequest, token: str) -> HttpResponse:
 
 
 class SurveyForm(forms.Form):
-    reason = forms.ChoiceField(
-        choices=SurveyResponse.Reason.choices,
-        widget=forms.RadioSelect,
-        label="Why did you stop?",
-    )
+    """The answer is the button clicked: the email's link and one click on a reason."""
+
+    reason = forms.ChoiceField(label="Why did you stop?")
     comment = forms.CharField(
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        label="Anything else? (optional)",
+        label="Anything else? (optional, before you click your answer)",
     )
+
+    def __init__(self, *args: object, reasons: list[SurveyReason], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.reasons = reasons
+        self.fields["reason"].choices = [(r.code, r.label) for r in reasons]  # type: ignore[attr-defined]
 
 
 # The survey is reached from an email link; the token, not a cookie, says who is answering.
@@ -138,7 +143,8 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
         learner = Learner.objects.get(pk=value["l"])
     except (signing.BadSignature, KeyError, Learner.DoesNotExist):
         return _invalid(request)
-    form = SurveyForm(request.POST or None)
+    reasons = list(SurveyReason.objects.filter(is_active=True))
+    form = SurveyForm(request.POST or None, reasons=reasons)
     if request.method == "POST" and form.is_valid():
         subscriptions.record_survey_answer(
             learner_id=learner.pk,
@@ -148,4 +154,170 @@ def survey(request: HttpRequest, token: str) -> HttpResponse:
             now=timezone.now(),
         )
         return render(request, "pages/survey-thanks.html", {"first_name": learner.first_name})
-    return render(request, "pages/survey.html", {"form": form, "first_name": learner.first_name})
+    status = 400 if request.method == "POST" else 200
+    return render(
+        request,
+        "pages/survey.html",
+        {"form": form, "first_name": learner.first_name},
+        status=status,
+    )
+
+
+PAUSE_WEEKS = (2, 4)
+PERSONAL_CAPS = (1, 2)
+
+
+class PreferencesForm(forms.Form):
+    """What a learner may choose; ``keep`` leaves a running pause as it is."""
+
+    pause = forms.ChoiceField(widget=forms.RadioSelect, label="Pause reminders")
+    weekly_cap = forms.ChoiceField(
+        widget=forms.RadioSelect,
+        label="How many emails",
+        required=False,
+        choices=[("", "As many as the campaign sends")]
+        + [(str(n), f"At most {n} email{'' if n == 1 else 's'} a week") for n in PERSONAL_CAPS],
+    )
+    channels = forms.MultipleChoiceField(
+        widget=forms.CheckboxSelectMultiple,
+        label="How to reach me",
+        required=False,
+        help_text="With none chosen you get no reminders, but stay subscribed.",
+    )
+
+    def __init__(
+        self,
+        *args: object,
+        learner: Learner,
+        channels: dict[str, bool],
+        now: dt.datetime,
+        **kwargs: object,
+    ) -> None:
+        paused = learner.reminders_paused_until
+        initial = {
+            "pause": "keep" if paused and paused > now else "",
+            "weekly_cap": str(learner.weekly_cap or ""),
+            "channels": [c for c, on in channels.items() if on],
+        }
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.initial.update(initial)
+        pause_choices = [("", "Resume now" if initial["pause"] else "Don't pause")]
+        if initial["pause"] and paused is not None:
+            pause_choices.insert(0, ("keep", f"Keep the pause until {paused:%A %-d %B}"))
+        pause_choices += [(str(w), f"Pause for {w} weeks") for w in PAUSE_WEEKS]
+        self.fields["pause"].choices = pause_choices  # type: ignore[attr-defined]
+        self.fields["channels"].choices = [  # type: ignore[attr-defined]
+            (c, ContactChannel(c).label) for c in channels
+        ]
+
+    def choices(self) -> subscriptions.LearnerChoices:
+        pause = self.cleaned_data["pause"]
+        offered = [code for code, _ in self.fields["channels"].choices]  # type: ignore[attr-defined]
+        return subscriptions.LearnerChoices(
+            pause_weeks=None if pause == "keep" else int(pause or 0),
+            weekly_cap=int(self.cleaned_data["weekly_cap"] or 0) or None,
+            channels={code: code in self.cleaned_data["channels"] for code in offered},
+        )
+
+
+# A page the person sees and submits: the form carries a CSRF token (no one-click here), and a
+# GET only shows the choices, because link scanners follow every link in an email.
+@require_http_methods(["GET", "HEAD", "POST"])
+@private_page
+def preferences(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        learner = Learner.objects.get(pk=links.read_token(token, salt=links.SALT_PREFERENCES)["l"])
+    except (signing.BadSignature, KeyError, Learner.DoesNotExist):
+        return _invalid(request)
+    now = timezone.now()
+    channels = subscriptions.learner_channels(learner=learner)
+    form = PreferencesForm(request.POST or None, learner=learner, channels=channels, now=now)
+    saved = False
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            subscriptions.save_learner_choices(
+                learner_id=learner.pk, choices=form.choices(), now=now
+            )
+            learner.refresh_from_db()
+            channels = subscriptions.learner_channels(learner=learner)
+            form = PreferencesForm(learner=learner, channels=channels, now=now)
+            saved = True
+        else:
+            status = 400
+    unsubscribe = links.unsubscribe_url(learner_id=learner.pk, send_id=None)
+    return render(
+        request,
+        "pages/preferences.html",
+        {
+            "form": form,
+            "saved": saved,
+            "learner": learner,
+            "paused_until": learner.reminders_paused_until
+            if learner.reminders_paused_until and learner.reminders_paused_until > now
+            else None,
+            "unsubscribe_path": _path(unsubscribe),
+        },
+        status=status,
+    )
+
+
+class ManagerPreferencesForm(forms.Form):
+    pause = forms.ChoiceField(widget=forms.RadioSelect, label="Pause messages about your team")
+
+    def __init__(self, *args: object, manager: Manager, now: dt.datetime, **kwargs: object) -> None:
+        paused = manager.messages_paused_until
+        running = bool(paused and paused > now)
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.initial["pause"] = "keep" if running else ""
+        choices = [("", "Resume now" if running else "Don't pause")]
+        if running and paused is not None:
+            choices.insert(0, ("keep", f"Keep the pause until {paused:%A %-d %B}"))
+        choices += [(str(w), f"Pause for {w} weeks") for w in PAUSE_WEEKS]
+        self.fields["pause"].choices = choices  # type: ignore[attr-defined]
+
+    def pause_weeks(self) -> int | None:
+        pause = self.cleaned_data["pause"]
+        return None if pause == "keep" else int(pause or 0)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+@private_page
+def manager_preferences(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        manager = Manager.objects.get(
+            pk=links.read_token(token, salt=links.SALT_MANAGER_PREFERENCES)["m"]
+        )
+    except (signing.BadSignature, KeyError, Manager.DoesNotExist):
+        return _invalid(request)
+    now = timezone.now()
+    form = ManagerPreferencesForm(request.POST or None, manager=manager, now=now)
+    saved, status = False, 200
+    if request.method == "POST":
+        if form.is_valid():
+            subscriptions.save_manager_pause(
+                manager_id=manager.pk, pause_weeks=form.pause_weeks(), now=now
+            )
+            manager.refresh_from_db()
+            form = ManagerPreferencesForm(manager=manager, now=now)
+            saved = True
+        else:
+            status = 400
+    paused = manager.messages_paused_until
+    return render(
+        request,
+        "pages/manager-preferences.html",
+        {
+            "form": form,
+            "saved": saved,
+            "manager": manager,
+            "paused_until": paused if paused and paused > now else None,
+            "optout_path": _path(links.manager_optout_url(manager_id=manager.pk)),
+        },
+        status=status,
+    )
+
+
+def _path(url: str) -> str:
+    """A link of ours as a path: the page's forms post only to this site (CSP form-action)."""
+    return urlsplit(url).path

@@ -1,4 +1,5 @@
-"""What learners and managers do from an email: click, unsubscribe, answer the survey, opt out.
+"""What learners and managers do from an email: click, unsubscribe, answer the survey, opt out,
+and choose in their preference centre (pause, fewer emails, channels).
 
 Each takes effect at once: pending sends are skipped in the same transaction, and delivery
 checks again when it claims a send.
@@ -7,6 +8,7 @@ checks again when it claims a send.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import F
@@ -14,8 +16,18 @@ from django.db.models.functions import Coalesce
 
 from campaigns.feedback import bots
 from campaigns.models import Audience, Click, Enrollment, Send, SurveyResponse
+from campaigns.models.outbox import EMAIL_OFF_REASON, MANAGER_PAUSED_REASON, PAUSED_REASON
 from learners import contactability
-from learners.models import Learner, Manager
+from learners.models import (
+    CHANNEL_DEFAULT_ON,
+    ChannelPreference,
+    ContactChannel,
+    Learner,
+    Manager,
+    PreferenceChange,
+)
+
+CENTRE = PreferenceChange.Source.PREFERENCE_CENTRE
 
 
 def record_click(
@@ -59,7 +71,9 @@ def unsubscribe_learner(*, learner_id: int, now: dt.datetime, send_id: int | Non
     """
     if not Learner.objects.filter(pk=learner_id).exists():
         return False
-    contactability.unsubscribe_learners(learner_ids=[learner_id], now=now)
+    contactability.unsubscribe_learners(
+        learner_ids=[learner_id], now=now, source=PreferenceChange.Source.UNSUBSCRIBE_LINK
+    )
     # Enrollments before sends, as the pass does when a learner comes back (no deadlock).
     Enrollment.objects.filter(learner_id=learner_id, status=Enrollment.Status.ACTIVE).update(
         status=Enrollment.Status.EXITED, ended_at=now, exit_reason="unsubscribed", next_due_at=None
@@ -79,7 +93,9 @@ def opt_out_manager(*, manager_id: int, now: dt.datetime) -> bool:
     """Stop nudges and hand-offs to a manager; their reports stay subscribed."""
     if not Manager.objects.filter(pk=manager_id).exists():
         return False
-    contactability.opt_out_managers(manager_ids=[manager_id], now=now)
+    contactability.opt_out_managers(
+        manager_ids=[manager_id], now=now, source=PreferenceChange.Source.UNSUBSCRIBE_LINK
+    )
     Send.objects.filter(
         manager_id=manager_id, audience=Audience.MANAGER, status__in=Send.PENDING
     ).update(status=Send.Status.SKIPPED, skip_reason="manager opted out")
@@ -104,3 +120,85 @@ def record_survey_answer(
         )
         return response
     return SurveyResponse.objects.create(learner_id=learner_id, **values)
+
+
+@dataclass(frozen=True)
+class LearnerChoices:
+    """What the preference centre's form says: weeks to pause (0: no pause, None: keep a
+    running pause as it is), a personal weekly cap (None: none) and each offered channel."""
+
+    pause_weeks: int | None
+    weekly_cap: int | None
+    channels: dict[str, bool]
+
+
+def available_channels(*, learner: Learner) -> list[str]:
+    """The channels this learner can be reached on, and so may choose between."""
+    # Email is every learner's. A channel that needs something the learner may lack (a phone
+    # number for SMS) is offered only where they have it.
+    return [ContactChannel.EMAIL.value]
+
+
+def learner_channels(*, learner: Learner) -> dict[str, bool]:
+    """Each channel offered to the learner, and whether it is on (their choice, or its
+    default)."""
+    stored = dict(
+        ChannelPreference.objects.filter(learner=learner).values_list("channel", "enabled")
+    )
+    return {
+        channel: stored.get(channel, CHANNEL_DEFAULT_ON[channel])  # type: ignore[index]
+        for channel in available_channels(learner=learner)
+    }
+
+
+@transaction.atomic
+def save_learner_choices(*, learner_id: int, choices: LearnerChoices, now: dt.datetime) -> None:
+    """Apply the preference centre's form: each change is written (and recorded) by
+    :mod:`learners.contactability`; sends already waiting that a pause or a channel turned
+    off would stop are skipped now, and the next pass decides the rest."""
+    ids = [learner_id]
+    if choices.pause_weeks is not None:
+        if choices.pause_weeks:
+            contactability.pause_learners(
+                learner_ids=ids,
+                until=now + dt.timedelta(weeks=choices.pause_weeks),
+                now=now,
+                source=CENTRE,
+            )
+            _skip_pending_learner_sends(learner_id, PAUSED_REASON)
+        else:
+            contactability.resume_learners(learner_ids=ids, now=now, source=CENTRE)
+    contactability.set_learners_weekly_cap(
+        learner_ids=ids, cap=choices.weekly_cap, now=now, source=CENTRE
+    )
+    for channel, enabled in choices.channels.items():
+        contactability.set_learners_channel(
+            learner_ids=ids, channel=channel, enabled=enabled, now=now, source=CENTRE
+        )
+    if choices.channels.get(ContactChannel.EMAIL.value) is False:
+        _skip_pending_learner_sends(learner_id, EMAIL_OFF_REASON)
+
+
+def _skip_pending_learner_sends(learner_id: int, reason: str) -> None:
+    Send.objects.filter(
+        learner_id=learner_id, audience=Audience.LEARNER, status__in=Send.PENDING
+    ).update(status=Send.Status.SKIPPED, skip_reason=reason)
+
+
+@transaction.atomic
+def save_manager_pause(*, manager_id: int, pause_weeks: int | None, now: dt.datetime) -> None:
+    """Pause a manager's messages for ``pause_weeks`` (0: resume now, None: keep as is)."""
+    if pause_weeks is None:
+        return
+    if not pause_weeks:
+        contactability.resume_managers(manager_ids=[manager_id], now=now, source=CENTRE)
+        return
+    contactability.pause_managers(
+        manager_ids=[manager_id],
+        until=now + dt.timedelta(weeks=pause_weeks),
+        now=now,
+        source=CENTRE,
+    )
+    Send.objects.filter(
+        manager_id=manager_id, audience=Audience.MANAGER, status__in=Send.PENDING
+    ).update(status=Send.Status.SKIPPED, skip_reason=MANAGER_PAUSED_REASON)

@@ -1,16 +1,24 @@
 """One timeline per person, for "why did she not get it?": enrollments, every send with its
-status and reason, ESP events, clicks, survey answers, activity and suppressions — newest
-first, in a fixed number of queries. Read only."""
+status and reason, ESP events, clicks, survey answers, preference changes, activity and
+suppressions — newest first, in a fixed number of queries. Read only."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 
-from campaigns.models import Click, Enrollment, EspEvent, Send, SuppressedAddress, SurveyResponse
-from learners.models import ActivityEvent, Learner, Manager
+from campaigns.models import (
+    Click,
+    Enrollment,
+    EspEvent,
+    Send,
+    SuppressedAddress,
+    SurveyReason,
+    SurveyResponse,
+)
+from learners.models import ActivityEvent, Learner, Manager, PreferenceChange
 
 ACTIVITY_SHOWN = 50
 
@@ -111,6 +119,21 @@ def _suppression_entries(rows: list[SuppressedAddress]) -> list[Entry]:
     return entries
 
 
+def _preference_entries(rows: QuerySet[PreferenceChange]) -> list[Entry]:
+    """Each choice the person made (preference centre, unsubscribe link), with its source."""
+    return [
+        Entry(
+            row.at,
+            "preference",
+            f"{row.get_change_display()}" + (f": {row.detail}" if row.detail else ""),
+            f"from the {row.get_source_display().lower()}",
+            flagged=row.change != PreferenceChange.Change.RESUMED
+            and row.change != PreferenceChange.Change.MANAGER_RESUMED,
+        )
+        for row in rows
+    ]
+
+
 def _events_for(address: str, sends: list[Send]) -> list[EspEvent]:
     return list(
         EspEvent.objects.filter(Q(recipient=address) | Q(send__in=[s.pk for s in sends])).order_by(
@@ -139,15 +162,17 @@ def learner_timeline(*, learner: Learner) -> list[Entry]:
         )
         for c in Click.objects.filter(send__learner=learner).order_by("-at")[:200]
     ]
+    labels = dict(SurveyReason.objects.values_list("code", "label"))
     entries += [
         Entry(
             r.created_at,
             "survey",
-            f"Answered “why did you stop?”: {r.get_reason_display()}",
+            f"Answered “why did you stop?”: {labels.get(r.reason, r.reason)}",
             r.comment,
         )
         for r in SurveyResponse.objects.filter(learner=learner)
     ]
+    entries += _preference_entries(PreferenceChange.objects.filter(learner=learner))
     entries += [
         Entry(a.occurred_at, "activity", f"LMS: {a.get_kind_display()}", str(a.course or ""))
         for a in ActivityEvent.objects.filter(learner=learner)
@@ -176,6 +201,7 @@ def manager_timeline(*, manager: Manager) -> list[Entry]:
     entries += _suppression_entries(
         list(SuppressedAddress.objects.filter(address=manager.email).select_related("lifted_by"))
     )
+    entries += _preference_entries(PreferenceChange.objects.filter(manager=manager))
     if manager.nudges_opted_out_at:
         entries.append(
             Entry(manager.nudges_opted_out_at, "manager", "Nudges stopped", flagged=True)

@@ -18,7 +18,7 @@ from .building import (
     default_weekdays,
 )
 from .events import BounceClass, Click, DeliverabilityAlert, EspEvent, SuppressedAddress
-from .feedback import SurveyResponse
+from .feedback import SurveyReason, SurveyResponse
 from .outbox import Enrollment, PassLock, Send
 from .results import CampaignResult, WinnerApplied
 
@@ -40,6 +40,7 @@ __all__ = [
     "Send",
     "Step",
     "SuppressedAddress",
+    "SurveyReason",
     "SurveyResponse",
     "Variant",
     "WinnerApplied",

@@ -72,6 +72,13 @@ class Segment(models.Model):
     has_manager = models.BooleanField(
         null=True, blank=True, help_text="Yes: only learners with a manager; No: only without."
     )
+    answered = models.CharField(
+        "answered “why did you stop?”",
+        max_length=500,
+        blank=True,
+        help_text="Learners who gave one of these answers (codes, comma-separated); empty for "
+        "anyone.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -96,6 +103,10 @@ class Segment(models.Model):
     @property
     def course_type_list(self) -> list[str]:
         return self.split(self.course_types)
+
+    @property
+    def answered_list(self) -> list[str]:
+        return self.split(self.answered)
 
 
 def validate_activity_kinds(value: str) -> None:
@@ -142,6 +153,12 @@ class Campaign(models.Model):
         validators=[validate_activity_kinds],
         help_text="Comma-separated kinds of LMS activity that count as coming back, e.g. "
         "“module_started, module_completed”; empty counts any activity.",
+    )
+    survey_answer_counts = models.BooleanField(
+        "a survey answer counts as coming back",
+        default=False,
+        help_text="A “why did you stop?” answer after enrolling ends the enrollment as "
+        "reactivated, and counts as reactivated in the results, like LMS activity.",
     )
     holdout_percent = models.PositiveSmallIntegerField(
         default=10,

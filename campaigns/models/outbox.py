@@ -62,6 +62,13 @@ class Enrollment(models.Model):
         return f"{self.learner_id} in {self.campaign_id} ({self.status})"
 
 
+# Why a send was skipped for a choice of the recipient's own (preference centre): the same
+# words whether the pass, delivery or the page itself skipped it.
+PAUSED_REASON = "reminders paused by the learner"
+EMAIL_OFF_REASON = "email turned off by the learner"
+MANAGER_PAUSED_REASON = "manager paused messages"
+
+
 class Send(models.Model):
     """One message to one person: the outbox. Unique per (enrollment, step, audience,
     channel)."""

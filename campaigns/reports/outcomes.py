@@ -2,7 +2,9 @@
 
 A learner is **reactivated** when they were active in the LMS (an activity event of the kinds
 the campaign counts, any kind when it names none) after enrolling and within the campaign's
-goal window (``goal_window_days`` after ``enrolled_at``). A learner **completed a module** when
+goal window (``goal_window_days`` after ``enrolled_at``); where the campaign counts a survey
+answer as coming back (``survey_answer_counts``), a "why did you stop?" answer in the window
+counts like activity, as the engine's exits count it. A learner **completed a module** when
 a ``module_completed`` event falls in the same window. Both are counted for treated and
 holdout learners alike, whatever became of the enrollment since (ended, sunset, unsubscribed,
 suppressed, never sent anything): the analysis is by assignment, intention to treat.
@@ -124,22 +126,54 @@ def outcome_sql(*, campaign_ids: list[int], now: dt.datetime) -> tuple[str, list
         GROUP BY e.id
     """  # noqa: S608 (fixed SQL fragments only; values are parameters)
     hits_params = [MODULE_COMPLETED, *campaign_ids, at, at, *campaign_ids]
+    # Survey answers in the window, for the campaigns that count them (the same inner join,
+    # grouped per enrollment).
+    answers = f"""
+        SELECT e.id AS enrollment_id, MIN(r.created_at) AS first_at, MAX(r.created_at) AS last_at
+        FROM campaigns_enrollment e
+        JOIN campaigns_campaign c ON c.id = e.campaign_id AND c.survey_answer_counts
+        JOIN campaigns_surveyresponse r
+          ON r.learner_id = e.learner_id
+         AND {d.later("r.created_at", "e.enrolled_at")}
+         AND {d.within_days("r.created_at", "e.enrolled_at", "c.goal_window_days")}
+        WHERE e.campaign_id IN ({ids}) AND {d.not_later("e.enrolled_at", "%s")}
+          AND {d.not_later("r.created_at", "%s")}
+        GROUP BY e.id
+    """  # noqa: S608 (fixed SQL fragments only; values are parameters)
+    answers_params = [*campaign_ids, at, at]
+    first_at = _earlier(d, "h.first_at", "s.first_at")
+    last_at = _later_of(d, "h.last_at", "s.last_at")
     # observed_days: whole days since enrolling, capped at the window (the last day counts
     # once the window has closed).
     elapsed = d.whole_days("e.enrolled_at", "%s")
     window = "c.goal_window_days"
     sql = f"""
         SELECT e.id, e.campaign_id, e.learner_id, e.is_holdout, e.status, e.enrolled_at,
-               h.first_at, h.last_at, h.done_at,
+               {first_at} AS first_at, {last_at} AS last_at, h.done_at,
                CASE WHEN {d.closed("e.enrolled_at", window, "%s")} THEN 0 ELSE 1 END
                    AS window_open,
                CASE WHEN {elapsed} > {window} THEN {window} ELSE {elapsed} END AS observed_days
         FROM campaigns_enrollment e
         JOIN campaigns_campaign c ON c.id = e.campaign_id
         LEFT JOIN ({hits}) h ON h.enrollment_id = e.id
+        LEFT JOIN ({answers}) s ON s.enrollment_id = e.id
         WHERE e.campaign_id IN ({ids}) AND {d.not_later("e.enrolled_at", "%s")}
     """  # noqa: S608 (fixed SQL fragments only; values are parameters)
-    return sql, [at, at, at, *hits_params, *campaign_ids, at]
+    return sql, [at, at, at, *hits_params, *answers_params, *campaign_ids, at]
+
+
+def _earlier(d: Dialect, a: str, b: str) -> str:
+    """SQL: the earlier of two moments that may each be NULL."""
+    return (
+        f"CASE WHEN {b} IS NULL THEN {a} WHEN {a} IS NULL OR {d.later(a, b)} THEN {b} ELSE {a} END"
+    )
+
+
+def _later_of(d: Dialect, a: str, b: str) -> str:
+    """SQL: the later of two moments that may each be NULL."""
+    return (
+        f"CASE WHEN {b} IS NULL THEN {a} WHEN {a} IS NULL OR {d.later(b, a)} THEN {b} ELSE {a} END"
+    )
 
 
 def with_outcomes(

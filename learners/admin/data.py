@@ -220,6 +220,8 @@ class LearnerAdmin(LearnerDataAdmin):
         "suppression_reason",
         "sunset_at",
         "sms_opted_out_at",
+        "reminders_paused_until",
+        "weekly_cap",
         "completion_rate",
         "created_at",
         "updated_at",
@@ -273,7 +275,8 @@ class ManagerAdmin(ManagerAdminBase):
     list_select_related = ("learner",)
     search_fields = ("email", "name")
     raw_id_fields = ("learner",)
-    readonly_fields = ("created_at",)
+    # The manager's own choice, from their preferences page.
+    readonly_fields = ("messages_paused_until", "created_at")
     list_filter = (
         ("nudges_opted_out_at", admin.EmptyFieldListFilter),
         ("slack_not_found_at", admin.EmptyFieldListFilter),

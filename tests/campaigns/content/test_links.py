@@ -45,6 +45,44 @@ def test_tokens_survive_a_secret_key_rotation() -> None:
         links.read_token(token, salt=links.SALT_UNSUBSCRIBE)
 
 
+@pytest.mark.parametrize(
+    ("make", "salt", "value"),
+    [
+        (lambda: links.preferences_url(learner_id=7), links.SALT_PREFERENCES, {"l": 7}),
+        (
+            lambda: links.manager_preferences_url(manager_id=4),
+            links.SALT_MANAGER_PREFERENCES,
+            {"m": 4},
+        ),
+    ],
+)
+def test_preference_links_have_their_own_purpose_and_survive_a_rotation(
+    make: object, salt: str, value: dict[str, int]
+) -> None:
+    with override_settings(SECRET_KEY="old-key-" + "x" * 40):
+        token = token_of(make())  # type: ignore[operator]
+    with override_settings(
+        SECRET_KEY="new-key-" + "y" * 40, SECRET_KEY_FALLBACKS=["old-key-" + "x" * 40]
+    ):
+        assert links.read_token(token, salt=salt) == value
+        others = {
+            links.SALT_UNSUBSCRIBE,
+            links.SALT_SURVEY,
+            links.SALT_MANAGER_OPTOUT,
+            links.SALT_PREFERENCES,
+            links.SALT_MANAGER_PREFERENCES,
+        } - {salt}
+        for other in others:
+            with pytest.raises(signing.BadSignature):
+                links.read_token(token, salt=other)
+    later = time.time() + dt.timedelta(days=800).total_seconds()
+    with (
+        override_settings(SECRET_KEY="old-key-" + "x" * 40),
+        mock.patch("django.core.signing.time.time", return_value=later),
+    ):
+        assert links.read_token(token, salt=salt) == value
+
+
 def test_tokens_stay_valid_for_more_than_a_year() -> None:
     token = token_of(links.manager_optout_url(manager_id=4))
     later = time.time() + dt.timedelta(days=800).total_seconds()

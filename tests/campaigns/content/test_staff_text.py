@@ -88,10 +88,12 @@ def test_the_button_is_the_only_link_even_for_markup_stored_unchecked(drip: Camp
     (message,) = [m for m in mail.outbox if isinstance(m, EmailMultiAlternatives)]
     html = html_of(message)
     hrefs = HREF.findall(html)
-    # The CTA through the signed click redirect, and the footer's unsubscribe link: no other.
-    assert len(hrefs) == 2
+    # The CTA through the signed click redirect, and the footer's preference centre and
+    # unsubscribe links: no other.
+    assert len(hrefs) == 3
     assert hrefs[0].startswith("https://learn.example.com/c/")
-    assert hrefs[1].startswith("https://learn.example.com/u/")
+    assert hrefs[1].startswith("https://learn.example.com/p/")
+    assert hrefs[2].startswith("https://learn.example.com/u/")
     assert "<img" not in html and "<b>" not in html and 'evil.example/">' not in html
     assert "Press &lt;Save&gt; &amp; you&#x27;re done." in html
     assert "&lt;a href=&quot;https://evil.example/&quot;&gt;Claim your prize&lt;/a&gt;" in html
