@@ -98,6 +98,8 @@ DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noq
 SECRET_KEY = env_str("SECRET_KEY") or (DEVELOPMENT_SECRET_KEY if DEBUG else "")
 # Old keys still verify signed links (unsubscribe links must work for months after a rotation).
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
+# Keys the hash of erased addresses (learners/erasure.py); empty: SECRET_KEY and its fallbacks.
+ERASURE_HASH_KEY = env_str("ERASURE_HASH_KEY")
 LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", LOCAL_HOSTS)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])

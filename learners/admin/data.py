@@ -13,9 +13,11 @@ from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from import_export.admin import ImportExportModelAdmin
 from import_export.results import Result
 
+from learners.erasure import suppress_erased
 from learners.imports.activity import ActivityEventResource
 from learners.imports.courses import CourseResource
 from learners.imports.files import summarize
@@ -193,6 +195,7 @@ class LearnerAdmin(LearnerDataAdmin):
         "suppressed_at",
         "suppression_reason",
         "sunset_at",
+        "erased_at",
         "completion_rate",
         "created_at",
         "updated_at",
@@ -210,6 +213,7 @@ class LearnerAdmin(LearnerDataAdmin):
                     "suppressed_at",
                     "suppression_reason",
                     "sunset_at",
+                    "erased_at",
                 )
             },
         ),
@@ -220,8 +224,15 @@ class LearnerAdmin(LearnerDataAdmin):
     def full_name(self, learner: Learner) -> str:
         return learner.full_name
 
+    def save_model(self, request: HttpRequest, obj: Learner, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # An erased address typed in by hand is suppressed like one that came in a file.
+        suppress_erased(emails=[obj.email], now=timezone.now())
+
     @admin.display(description="contactability")
     def contactability(self, learner: Learner) -> str:
+        if learner.erased_at:
+            return "Erased"
         if learner.suppressed_at:
             reason = learner.get_suppression_reason_display() or "suppressed"
             return f"Suppressed ({reason.lower()})"
