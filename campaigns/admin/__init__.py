@@ -5,6 +5,7 @@ blueprint or selectors, and report what happened.
 """
 
 from campaigns.admin import (
+    awards,
     campaigns,
     data_rights,
     feedback,
@@ -17,6 +18,7 @@ from campaigns.admin import (
 )
 
 __all__ = [
+    "awards",
     "campaigns",
     "data_rights",
     "feedback",

@@ -176,6 +176,19 @@ POLICY: dict[str, Personal] = {
         personal={"comment": ""},
         kept=("reason",),
     ),
+    # Awards are no personal data beyond their link to the row: kept like the sends.
+    "campaigns.Award": Personal(
+        export_as="awards", learner=("learner",), kept=("kind", "title", "value", "code")
+    ),
+    "campaigns.AwardPush": Personal(
+        export_as="award_pushes",
+        learner=("award__learner",),
+        personal={"last_error": ""},
+        kept=("status",),
+    ),
+    "campaigns.DiscountCode": Personal(
+        export_as="discount_codes", learner=("award__learner",), kept=("code",)
+    ),
 }
 
 START = ("learners.Learner", "learners.Manager")

@@ -1,11 +1,12 @@
 """Models of the campaigns app, one module per stage: building, outbox, feedback, events,
-results, and access (API tokens).
+results, awards, and access (API tokens).
 
 Everything is re-exported here, so ``campaigns.models.Send`` and the migrations' references
 (``campaigns.models.default_weekdays``) keep working.
 """
 
 from .access import ApiToken
+from .awards import Award, AwardPush, DiscountCode
 from .building import (
     Audience,
     Campaign,
@@ -24,12 +25,15 @@ from .results import CampaignResult, WinnerApplied
 __all__ = [
     "ApiToken",
     "Audience",
+    "Award",
+    "AwardPush",
     "BounceClass",
     "Campaign",
     "CampaignResult",
     "Click",
     "CtaTarget",
     "DeliverabilityAlert",
+    "DiscountCode",
     "Enrollment",
     "EspEvent",
     "Incentive",
