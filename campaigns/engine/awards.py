@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 
 from campaigns.engine.sql import ENROLLMENT, LEARNER, SEND, execute
 from campaigns.models import Award, AwardPush, Campaign, DiscountCode, Enrollment, Incentive, Send
@@ -21,7 +21,7 @@ from campaigns.models import Step as StepModel
 AWARD = Award._meta.db_table
 INCENTIVE = Incentive._meta.db_table
 STEP = StepModel._meta.db_table
-# Codes written per statement: four parameters each, under SQLite's limit.
+# Codes written per statement: five parameters each, under SQLite's limit.
 CODE_BATCH = 200
 
 
@@ -71,44 +71,53 @@ def assign_codes(*, now: dt.datetime) -> int:
     still free, so two passes at once never give one code twice; awards left without a code
     (the pool ran out) get one once staff import more. A few queries per incentive."""
     waiting = Award.objects.filter(kind=Incentive.Kind.DISCOUNT_CODE, code="")
-    incentive_ids = sorted(set(waiting.values_list("incentive_id", flat=True)))
+    incentive_ids = sorted(
+        set(waiting.values_list("incentive_id", flat=True).order_by().distinct())
+    )
     given = 0
     for incentive_id in incentive_ids:
-        awards = list(
-            waiting.filter(incentive_id=incentive_id)
-            .select_for_update(skip_locked=True)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-        )
-        codes = list(
-            DiscountCode.objects.filter(incentive_id=incentive_id, award__isnull=True)
-            .select_for_update(skip_locked=True)
-            .order_by("pk")
-            .values_list("pk", "code")[: len(awards)]
-        )
-        pairs = list(zip(awards, codes, strict=False))
-        for start in range(0, len(pairs), CODE_BATCH):
-            given += _write_codes(pairs[start : start + CODE_BATCH])
+        with transaction.atomic():
+            given += _assign_pool(incentive_id)
     return given
 
 
-def _write_codes(pairs: list[tuple[int, tuple[int, str]]]) -> int:
-    """Two statements for a batch: each code names its award, each award copies its code."""
-    code_case = " ".join("WHEN %s THEN %s" for _ in pairs)
-    code_params: list[object] = [p for award, (code_id, _c) in pairs for p in (code_id, award)]
-    code_ids = [code_id for _a, (code_id, _c) in pairs]
-    marks = ", ".join("%s" for _ in pairs)
-    written = execute(
-        f"UPDATE {DiscountCode._meta.db_table} SET award_id = CASE id {code_case} END "  # noqa: S608
-        f"WHERE id IN ({marks}) AND award_id IS NULL",
-        [*code_params, *code_ids],
+def _assign_pool(incentive_id: int) -> int:
+    """One incentive's waiting awards paired with its free codes, both locked."""
+    awards = list(
+        Award.objects.filter(incentive_id=incentive_id, kind=Incentive.Kind.DISCOUNT_CODE, code="")
+        .select_for_update(skip_locked=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
     )
-    award_case = " ".join("WHEN %s THEN %s" for _ in pairs)
-    award_params: list[object] = [p for award, (_id, code) in pairs for p in (award, code)]
+    codes = list(
+        DiscountCode.objects.filter(incentive_id=incentive_id, award__isnull=True)
+        .select_for_update(skip_locked=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)[: len(awards)]
+    )
+    pairs = list(zip(awards, codes, strict=False))
+    given = 0
+    for start in range(0, len(pairs), CODE_BATCH):
+        given += _write_codes(pairs[start : start + CODE_BATCH])
+    return given
+
+
+def _write_codes(pairs: list[tuple[int, int]]) -> int:
+    """Two statements for a batch: each code names its award (only while still free), then
+    each award copies the code that names it."""
+    case = " ".join("WHEN %s THEN %s" for _ in pairs)
+    marks = ", ".join("%s" for _ in pairs)
+    code_table = DiscountCode._meta.db_table
+    written = execute(
+        f"UPDATE {code_table} SET award_id = CASE id {case} END "  # noqa: S608
+        f"WHERE id IN ({marks}) AND award_id IS NULL",
+        [*(p for award, code in pairs for p in (code, award)), *(code for _a, code in pairs)],
+    )
     execute(
-        f"UPDATE {AWARD} SET code = CASE id {award_case} END "  # noqa: S608
-        f"WHERE id IN ({marks}) AND code = ''",
-        [*award_params, *[award for award, _c in pairs]],
+        f"UPDATE {AWARD} SET code = (SELECT c.code FROM {code_table} c "  # noqa: S608
+        f"WHERE c.award_id = {AWARD}.id) WHERE id IN ({marks}) AND code = '' "
+        f"AND EXISTS (SELECT 1 FROM {code_table} c WHERE c.award_id = {AWARD}.id)",
+        [award for award, _c in pairs],
     )
     return written
 

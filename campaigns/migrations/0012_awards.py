@@ -56,7 +56,7 @@ class Migration(migrations.Migration):
                 ('enrollment', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='awards', to='campaigns.enrollment')),
                 ('incentive', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='awards', to='campaigns.incentive')),
                 ('learner', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='awards', to='learners.learner')),
-                ('send', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='awards', to='campaigns.send')),
+                ('send', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='awards', to='campaigns.send')),
             ],
             options={
                 'ordering': ['-awarded_at', '-pk'],

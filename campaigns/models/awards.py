@@ -22,7 +22,7 @@ class Award(models.Model):
     learner = models.ForeignKey(Learner, on_delete=models.CASCADE, related_name="awards")
     enrollment = models.ForeignKey(Enrollment, on_delete=models.CASCADE, related_name="awards")
     incentive = models.ForeignKey(Incentive, on_delete=models.PROTECT, related_name="awards")
-    send = models.ForeignKey(Send, on_delete=models.PROTECT, related_name="awards")
+    send = models.ForeignKey(Send, on_delete=models.CASCADE, related_name="awards")
     # Copies of the incentive's, as it was when awarded: staff may edit the incentive later.
     kind = models.CharField(max_length=20, choices=Incentive.Kind.choices)
     title = models.CharField(max_length=200)

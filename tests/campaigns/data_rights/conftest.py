@@ -16,9 +16,12 @@ from django.core.management import call_command
 from django.db import connection
 
 from campaigns.models import (
+    Award,
+    AwardPush,
     Campaign,
     Click,
     DeliverabilityAlert,
+    DiscountCode,
     EspEvent,
     Send,
     SuppressedAddress,
@@ -27,7 +30,7 @@ from campaigns.models import (
 from learners.models import ActivityEvent, Learner, LmsSource, LmsStatement, Manager
 from tests.campaigns.conftest import day, make_drip
 from tests.campaigns.engine.helpers import learners, run
-from tests.factories import CourseProgressFactory, LearnerFactory, staff_user
+from tests.factories import CourseProgressFactory, IncentiveFactory, LearnerFactory, staff_user
 
 ADDRESS = "annelise.zwoelfer@example.org"
 FIRST, LAST = "Annelise", "Zwölfer"
@@ -74,6 +77,11 @@ def world(db: None) -> World:
     ).learner
     as_manager = Manager.objects.create(email=ADDRESS, name=f"{FIRST} {LAST}", learner=learner)
     report = CourseProgressFactory.create(learner=LearnerFactory.create(manager=as_manager)).learner
+    discount = IncentiveFactory.create(kind="discount_code", title="20% off")
+    campaign.steps.filter(position=2).update(incentive=discount)
+    DiscountCode.objects.bulk_create(
+        [DiscountCode(incentive=discount, code=c) for c in ("BACK-10", "BACK-20")]
+    )
     run(0)
     run(3)
     run(7)
@@ -86,6 +94,9 @@ def world(db: None) -> World:
     run(9)
     send = Send.objects.filter(learner=learner, audience="learner", status="sent").first()
     assert send is not None
+    award = Award.objects.get(learner=learner)
+    assert award.code
+    AwardPush.objects.create(award=award, next_attempt_at=day(9), last_error="HTTP 503")
     to_her = Send.objects.filter(manager=as_manager).first()
     assert to_her is not None and to_her.to_email == ADDRESS
     raw = {"event": "bounce", "email": ADDRESS, "reason": f"550 5.1.1 <{ADDRESS}> unknown"}

@@ -42,6 +42,9 @@ def test_the_export_holds_a_record_of_every_kind(world: World):
     assert tables["progress"][0]["resume_url"].endswith("annelise.zwoelfer")
     assert tables["as_manager"][0]["email"] == ADDRESS
     assert tables["enrollments"][0]["status"] == "reactivated"
+    assert tables["awards"][0]["code"] == tables["discount_codes"][0]["code"]
+    assert tables["awards"][0]["title"] == "20% off"
+    assert tables["award_pushes"][0]["status"] == "pending"
     # Preferences: what she may be sent lives on her profile.
     assert "unsubscribed_at" in tables["profile"][0]
 
