@@ -98,8 +98,8 @@ def test_the_same_incentive_in_two_emails_is_awarded_once_for_the_first(drip: Ca
     run(3)
     come_back(learner, day(4))
     run(5)
-    award = Award.objects.get()
-    assert award.send.step.position == 1
+    award = Award.objects.select_related("send__step").get()
+    assert award.send.step is not None and award.send.step.position == 1
 
 
 def test_discount_codes_come_from_the_pool_each_given_once(drip: Campaign):
@@ -118,7 +118,7 @@ def test_discount_codes_come_from_the_pool_each_given_once(drip: Campaign):
     assert (result.awarded, result.codes_given) == (3, 2)
     codes = dict(Award.objects.values_list("learner_id", "code"))
     assert sorted(codes.values()) == ["", "AAA-1", "AAA-2"]
-    assert {c.award.code for c in DiscountCode.objects.select_related("award")} == {
+    assert {c.award.code for c in DiscountCode.objects.select_related("award") if c.award} == {
         "AAA-1",
         "AAA-2",
     }

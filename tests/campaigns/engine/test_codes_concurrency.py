@@ -21,7 +21,7 @@ def waiting_awards(count: int, codes: int) -> Incentive:
     campaign = make_drip()
     step = campaign.steps.first()
     discount = IncentiveFactory.create(kind="discount_code", title="20% off")
-    for n in range(count):
+    for _n in range(count):
         learner = LearnerFactory.create()
         enrollment = Enrollment.objects.create(
             campaign=campaign, learner=learner, enrolled_at=day(0)
