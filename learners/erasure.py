@@ -25,7 +25,7 @@ SALT = b"learners.erased-address"
 
 
 def _keys() -> list[bytes]:
-    own = getattr(settings, "ERASURE_HASH_KEY", "")
+    own = settings.ERASURE_HASH_KEY
     keys = [own] if own else [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
     return [hashlib.sha256(SALT + key.encode()).digest() for key in keys]
 

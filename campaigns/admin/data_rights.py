@@ -14,7 +14,7 @@ from django.utils import timezone
 from campaigns.admin.outbox import ReadOnlyAdmin
 from campaigns.data_rights.erase import erase_subject
 from campaigns.data_rights.export import export_json, export_subject
-from campaigns.data_rights.subjects import find_subject
+from campaigns.data_rights.subjects import subject_of
 from learners.models import Erasure, Learner
 
 PERMISSION = "learners.manage_learner_data"
@@ -53,14 +53,14 @@ class ErasureAdmin(ReadOnlyAdmin):
 
     def export_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         learner = self._learner(request, pk)
-        text = export_json(subject=find_subject(identifier=learner.external_id), now=timezone.now())
+        text = export_json(subject=subject_of(learner=learner), now=timezone.now())
         response = HttpResponse(text, content_type="application/json; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="learner-{learner.pk}.json"'
         return response
 
     def erase_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         learner = self._learner(request, pk)
-        subject = find_subject(identifier=learner.external_id)
+        subject = subject_of(learner=learner)
         if request.method == "POST":
             try:
                 erasure = erase_subject(subject=subject, user=request.user, now=timezone.now())

@@ -46,6 +46,12 @@ class Subject:
         return condition
 
 
+def subject_of(*, learner: Learner) -> Subject:
+    """The subject a learner's row names: the learner and their manager rows."""
+    managers = Manager.objects.filter(Q(email=learner.email) | Q(learner=learner)).order_by("pk")
+    return Subject(identifier=learner.external_id, learner=learner, managers=tuple(managers))
+
+
 def find_subject(*, identifier: str) -> Subject:
     """The learner (by email or LMS id) and the manager rows (by email, or linked to that
     learner) that ``identifier`` names; ``ValidationError`` naming it when nobody matches."""

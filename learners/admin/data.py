@@ -224,6 +224,10 @@ class LearnerAdmin(LearnerDataAdmin):
     def full_name(self, learner: Learner) -> str:
         return learner.full_name
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # An erased row stays as it is: typing an address back in would undo the erasure.
+        return super().has_change_permission(request, obj) and not (obj and obj.erased_at)
+
     def save_model(self, request: HttpRequest, obj: Learner, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)
         # An erased address typed in by hand is suppressed like one that came in a file.

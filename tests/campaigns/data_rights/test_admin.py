@@ -73,3 +73,26 @@ def test_erasing_asks_first_then_erases_and_logs_who(world: World, dpo: Client):
     assert Erasure.objects.get().erased_by_username == "dataprotection"
     # Erased: the links are gone and the pages answer 404.
     assert dpo.get(erase).status_code == 404
+
+
+def test_an_erased_row_cannot_be_edited_and_an_address_typed_in_again_is_suppressed(
+    world: World, admin_client: Client
+):
+    _export, erase, change = urls(world.learner)
+    admin_client.post(erase)
+
+    assert 'name="_save"' not in admin_client.get(change).content.decode()
+    response = admin_client.post(
+        reverse("admin:learners_learner_add"),
+        {
+            "external_id": "LMS-NEW",
+            "email": ADDRESS,
+            "first_name": "Annelise",
+            "time_zone": "UTC",
+            "locale": "en",
+        },
+    )
+
+    assert response.status_code == 302
+    again = Learner.objects.get(external_id="LMS-NEW")
+    assert again.suppression_reason == "erased" and again.suppressed_at is not None
