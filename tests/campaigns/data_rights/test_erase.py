@@ -216,3 +216,20 @@ def test_staff_cannot_lift_an_erased_address_through_a_later_bounce(world: World
 
     again.refresh_from_db()
     assert again.suppression_reason == "erased" and again.suppressed_at is not None
+
+
+def test_a_manager_who_is_no_learner_is_erased_by_address(world: World):
+    other = Manager.objects.get(pk=world.learner.manager_id)
+    other_address, other_name = other.email, other.name
+    manager_sends = Send.objects.filter(manager=other)
+    assert manager_sends.exists() and cells_mentioning(other_address)
+
+    out = erase(other_address)
+
+    assert "learners.Manager: 1" in out
+    assert cells_mentioning(other_address, other_name) == []
+    other.refresh_from_db()
+    assert other.nudges_opted_out_at is not None and other.email.endswith("@erased.invalid")
+    assert Erasure.objects.get().lms_id == ""
+    # She, the learner, is untouched.
+    assert Learner.objects.get(pk=world.learner.pk).email == ADDRESS

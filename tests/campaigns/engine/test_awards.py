@@ -212,3 +212,14 @@ def test_the_award_shows_on_the_learner_s_timeline(drip: Campaign, client):
     # Staff in the Viewers role see awards and pushes too.
     assert client.get("/admin/campaigns/award/").status_code == 200
     assert "WELCOME-20" in client.get("/admin/campaigns/award/").content.decode()
+
+
+def test_recording_twice_for_the_same_return_records_once(drip: Campaign):
+    with_incentive(drip, 1, IncentiveFactory.create())
+    (learner,) = learners(1)
+    run(0)
+    come_back(learner, day(1))
+
+    assert awards.record_awards(campaign=drip, now=day(1, hour=10)) == 1
+    assert awards.record_awards(campaign=drip, now=day(1, hour=11)) == 0
+    assert Award.objects.get().awarded_at == day(1, hour=10)
