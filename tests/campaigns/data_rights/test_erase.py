@@ -219,7 +219,7 @@ def test_staff_cannot_lift_an_erased_address_through_a_later_bounce(world: World
 
 
 def test_a_manager_who_is_no_learner_is_erased_by_address(world: World):
-    other = Manager.objects.get(pk=world.learner.manager_id)
+    other = Manager.objects.get(reports=world.learner)
     other_address, other_name = other.email, other.name
     manager_sends = Send.objects.filter(manager=other)
     assert manager_sends.exists() and cells_mentioning(other_address)
