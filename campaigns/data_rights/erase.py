@@ -51,7 +51,12 @@ def _admin_history(subject: Subject, addresses: list[str]) -> int:
             object_id__in=[str(pk) for pk in ids],
         )
     for address in addresses:
-        mentions |= Q(object_repr__icontains=address) | Q(change_message__icontains=address)
+        # "Ann Lee <ann@…>", "ann@…" or "ann@… (Hard bounce)": never a longer address.
+        mentions |= (
+            Q(object_repr__iexact=address)
+            | Q(object_repr__icontains=f"<{address}>")
+            | Q(object_repr__istartswith=f"{address} ")
+        )
     return LogEntry.objects.filter(mentions).update(object_repr=ERASED_TEXT, change_message="")
 
 

@@ -51,7 +51,8 @@ class Personal:
     """What one table holds about a person.
 
     ``learner`` / ``manager``: lookups from a row to the learner's / manager's id.
-    ``address``: text columns that may hold the address itself; rows are found by them too.
+    ``address``: text columns that may hold the address itself (or ``mailto:`` and it); rows
+    whose whole value is the address are found by them too.
     ``personal``: column → what erasing writes (a value, an expression, or :class:`Redact`).
     ``kept``: text columns that say nothing about the person, left as they are.
     """

@@ -41,8 +41,10 @@ class Subject:
             condition |= Q(**{f"{lookup}__in": self.learner_ids})
         for lookup in personal.manager:
             condition |= Q(**{f"{lookup}__in": self.manager_ids})
+        # The whole column, never a part of it: ann@example.com is inside joann@example.com.
         for column in personal.address:
-            condition |= Q(**{f"{column}__icontains": self.address})
+            for spelling in (self.address, f"mailto:{self.address}"):
+                condition |= Q(**{f"{column}__iexact": spelling})
         return condition
 
 

@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from campaigns.data_rights.erase import erase_subject
 from campaigns.data_rights.subjects import find_subject
 from campaigns.engine.run import run_pass
-from campaigns.models import Enrollment, Send
+from campaigns.models import Enrollment, EspEvent, Send, SuppressedAddress
 from learners import contactability
 from learners.imports.files import import_file
 from learners.models import ErasedAddress, Erasure, Learner, Manager
@@ -30,6 +30,7 @@ from tests.campaigns.data_rights.conftest import (
     cells_mentioning,
     results_json,
 )
+from tests.factories import LearnerFactory
 
 HEADER = "external_id,email,first_name,last_name,manager_email"
 ROW = f"LMS-4711,{ADDRESS},{FIRST},{LAST},"
@@ -233,3 +234,24 @@ def test_a_manager_who_is_no_learner_is_erased_by_address(world: World):
     assert Erasure.objects.get().lms_id == ""
     # She, the learner, is untouched.
     assert Learner.objects.get(pk=world.learner.pk).email == ADDRESS
+
+
+def test_a_longer_address_that_contains_hers_is_left_alone(world: World):
+    longer = f"jo{ADDRESS}"
+    LearnerFactory.create(email=longer, first_name="Jo")
+    EspEvent.objects.create(
+        esp="sendgrid",
+        key="sg-other",
+        event_type="bounced",
+        recipient=longer,
+        occurred_at=day(3),
+        received_at=day(3),
+        raw={"email": longer},
+    )
+    SuppressedAddress.objects.create(address=longer, reason="bounce", suppressed_at=day(3))
+
+    erase()
+
+    assert EspEvent.objects.get(key="sg-other").raw == {"email": longer}
+    assert SuppressedAddress.objects.filter(address=longer).exists()
+    assert Learner.objects.filter(email=longer).exists()
