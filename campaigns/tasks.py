@@ -17,6 +17,7 @@ from django.db import InterfaceError, OperationalError
 from django.dispatch import receiver
 from django.utils import timezone
 
+from campaigns.delivery.awards import push_awards as push_awards_to_lms
 from campaigns.delivery.deliver import deliver
 from campaigns.delivery.record import reconcile_stale
 from campaigns.engine.run import run_pass as run_engine_pass
@@ -43,7 +44,9 @@ def run_pass() -> dict[str, int | bool]:
     now = timezone.now()
     feedback.apply_pending(now=now)
     unconfirmed = reconcile_stale(now=now)
-    result = run_engine_pass(now=now, hand_over=enqueue_delivery)
+    result = run_engine_pass(
+        now=now, hand_over=enqueue_delivery, hand_over_awards=enqueue_award_pushes
+    )
     return {**asdict(result), "unconfirmed": unconfirmed}
 
 
@@ -57,6 +60,27 @@ def run_pass() -> dict[str, int | bool]:
 def deliver_sends(send_ids: list[int]) -> dict[str, int]:
     """Deliver a chunk of queued sends; rows another worker holds are left alone."""
     return asdict(deliver(send_ids=send_ids, now=timezone.now()))
+
+
+def enqueue_award_pushes(push_ids: Sequence[int]) -> int:
+    """Hand award push ids to push tasks in chunks; returns how many tasks were sent."""
+    size = max(int(settings.DELIVERY_BATCH_SIZE), 1)
+    for start in range(0, len(push_ids), size):
+        push_awards.delay(list(push_ids[start : start + size]))
+    return -(-len(push_ids) // size)
+
+
+@shared_task(
+    name="campaigns.tasks.push_awards",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def push_awards(push_ids: list[int]) -> dict[str, int]:
+    """Push a chunk of awards to the LMS; retries of the LMS's refusals live in the rows
+    (``next_attempt_at``), and the pass hands over whatever is due or was left in flight."""
+    return asdict(push_awards_to_lms(push_ids=push_ids, now=timezone.now()))
 
 
 @shared_task(

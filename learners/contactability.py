@@ -219,13 +219,17 @@ def suppress_learners_at(*, moments: Mapping[int, tuple[dt.datetime, str]]) -> i
     batch): an earlier moment already stored is kept, the reason given replaces the stored one
     (the caller ranks a complaint above a bounce)."""
     learners = list(
-        Learner.objects.filter(pk__in=list(moments)).only("pk", "suppressed_at").order_by("pk")
+        Learner.objects.filter(pk__in=list(moments))
+        .only("pk", "suppressed_at", "suppression_reason")
+        .order_by("pk")
     )
     for learner in learners:
         at, reason = moments[learner.pk]
         if learner.suppressed_at is None or at < learner.suppressed_at:
             learner.suppressed_at = at
-        learner.suppression_reason = reason
+        # An erased address stays suppressed for that reason: lifting a bounce must not free it.
+        if learner.suppression_reason != Learner.SuppressionReason.ERASED:
+            learner.suppression_reason = reason
     update_rows(learners, ["suppressed_at", "suppression_reason"])
     return len(learners)
 
@@ -240,8 +244,21 @@ def suppress_learners_where(*, learners: QuerySet[Learner], at: Any, reason: Any
 
 def lift_learner_suppression(*, email: str) -> int:
     """Staff lifted the suppression of this address (with a reason kept by the caller): the
-    only way a suppression is ever cleared."""
-    return Learner.objects.filter(email=email).update(suppressed_at=None, suppression_reason="")
+    only way a suppression is ever cleared. An erased address is never lifted this way."""
+    return (
+        Learner.objects.filter(email=email)
+        .exclude(suppression_reason=Learner.SuppressionReason.ERASED)
+        .update(suppressed_at=None, suppression_reason="")
+    )
+
+
+def erase_learner_contact(*, learner_ids: Ids, now: dt.datetime) -> int:
+    """The learners were erased: unsubscribed and suppressed for good, from ``now``."""
+    ids = _ids(learner_ids)
+    Learner.objects.filter(pk__in=ids, unsubscribed_at__isnull=True).update(unsubscribed_at=now)
+    return Learner.objects.filter(pk__in=ids).update(
+        suppressed_at=now, suppression_reason=Learner.SuppressionReason.ERASED
+    )
 
 
 def opt_out_managers_at(*, moments: Mapping[int, dt.datetime]) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zoneinfo
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -77,6 +78,8 @@ class Learner(models.Model):
     class SuppressionReason(models.TextChoices):
         BOUNCE = "bounce", "Hard bounce"
         COMPLAINT = "complaint", "Spam complaint"
+        # The learner's data was erased (GDPR art. 17) and the address came back later.
+        ERASED = "erased", "Erased on request"
 
     external_id = models.CharField("LMS id", max_length=100, unique=True)
     email = models.EmailField(unique=True)
@@ -117,11 +120,17 @@ class Learner(models.Model):
         validators=[MinValueValidator(1)],
         help_text="At most this many emails in any 7 days, when lower than the campaign's cap.",
     )
+    # Set when the learner's personal data was erased: the row stays, anonymised, because the
+    # campaigns' results count its enrollments, sends and activity.
+    erased_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
+        permissions = [
+            ("manage_learner_data", "Can export and erase a learner's personal data"),
+        ]
         constraints = [
             # Stored lower-case, so the plain unique index is case-insensitive.
             models.CheckConstraint(
@@ -443,3 +452,41 @@ class PreferenceChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_change_display()} {self.detail}".strip()
+
+
+class ErasedAddress(models.Model):
+    """A keyed one-way hash of an erased learner's or manager's address (see
+    :mod:`learners.erasure`): enough to recognise the address when an import, the sync or the
+    API brings it back, so that it is created suppressed, and nothing to read it back from."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    erased_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-erased_at"]
+
+    def __str__(self) -> str:
+        return f"erased address {self.digest[:12]}…"
+
+
+class Erasure(models.Model):
+    """The log of erasures: who erased whom and when, with no personal data of the learner."""
+
+    erased_at = models.DateTimeField()
+    erased_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Kept apart from the user, so the log still says who after the account is deleted.
+    erased_by_username = models.CharField("erased by", max_length=150)
+    # The LMS id, so the LMS side can be told; an id that is an address is kept only hashed.
+    lms_id = models.CharField("LMS id", max_length=100, blank=True)
+    learner_pk = models.PositiveBigIntegerField("learner row", null=True, blank=True)
+    manager_pk = models.PositiveBigIntegerField("manager row", null=True, blank=True)
+    #: Rows changed per table, e.g. {"campaigns.Send": 6}.
+    counts = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["-erased_at"]
+
+    def __str__(self) -> str:
+        return f"erasure of {self.lms_id or 'a manager'} at {self.erased_at:%Y-%m-%d %H:%M}"

@@ -98,6 +98,8 @@ DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noq
 SECRET_KEY = env_str("SECRET_KEY") or (DEVELOPMENT_SECRET_KEY if DEBUG else "")
 # Old keys still verify signed links (unsubscribe links must work for months after a rotation).
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
+# Keys the hash of erased addresses (learners/erasure.py); empty: SECRET_KEY and its fallbacks.
+ERASURE_HASH_KEY = env_str("ERASURE_HASH_KEY")
 LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]", "testserver"]
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", LOCAL_HOSTS)
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
@@ -332,6 +334,23 @@ DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 200)
 DELIVERY_RECORD_EVERY = env_int("DELIVERY_RECORD_EVERY", 25)
 # At most this many lost or retried queued sends are handed to delivery again per pass.
 REHAND_MAX_PER_PASS = env_int("REHAND_MAX_PER_PASS", 20_000)
+
+# Awards pushed to the LMS (campaigns/delivery/awards.py): a JSON POST signed with HMAC-SHA256
+# under the secret. No URL: awards are recorded and shown, not pushed, and no email promises
+# that they show on the learner's profile.
+AWARD_WEBHOOK_URL = env_str("AWARD_WEBHOOK_URL")
+AWARD_WEBHOOK_SECRET = env_str("AWARD_WEBHOOK_SECRET")
+if AWARD_WEBHOOK_URL and not AWARD_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("AWARD_WEBHOOK_SECRET is required when AWARD_WEBHOOK_URL is set")
+if AWARD_WEBHOOK_URL and urlsplit(AWARD_WEBHOOK_URL).scheme not in ("http", "https"):
+    raise ImproperlyConfigured(
+        f"AWARD_WEBHOOK_URL must be an http(s) URL, not {AWARD_WEBHOOK_URL!r}"
+    )
+AWARD_PUSH_TIMEOUT = env_float("AWARD_PUSH_TIMEOUT", 10.0)
+AWARD_PUSH_MAX_ATTEMPTS = env_int("AWARD_PUSH_MAX_ATTEMPTS", 8)
+# A push claimed this long ago and never finished (a worker died) is handed over again.
+AWARD_PUSH_STALE_SECONDS = env_int("AWARD_PUSH_STALE_SECONDS", 600)
+AWARD_PUSH_BATCH = env_int("AWARD_PUSH_BATCH", 500)
 # The pass has a queue of its own, so it never waits behind a backlog of delivery tasks; a
 # worker consumes both (celery -A reengagement worker -Q celery,pass).
 CELERY_TASK_ROUTES = {"campaigns.tasks.run_pass": {"queue": "pass"}}

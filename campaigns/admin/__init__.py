@@ -5,7 +5,9 @@ blueprint or selectors, and report what happened.
 """
 
 from campaigns.admin import (
+    awards,
     campaigns,
+    data_rights,
     feedback,
     incentives,
     outbox,
@@ -16,7 +18,9 @@ from campaigns.admin import (
 )
 
 __all__ = [
+    "awards",
     "campaigns",
+    "data_rights",
     "feedback",
     "incentives",
     "outbox",

@@ -220,6 +220,8 @@ STEPS: tuple[BlueprintStep, ...] = (
             )
             + " and you'll earn the {{ incentive_title }}: "
             "{{ incentive_description }}."
+            "{% if incentive_on_profile %} It shows on your LMS profile once you're back."
+            "{% endif %}"
             "{% if incentive_expires_on %}\n\nThe badge is yours if you finish by "
             "{{ incentive_expires_on }}.{% endif %}"
         ),

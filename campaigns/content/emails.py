@@ -169,6 +169,8 @@ def template_context(
         "incentive_description": incentive.description if incentive else "",
         "incentive_value": incentive.value if incentive else "",
         "incentive_expires_on": incentive_expires_on,
+        # Only where awards are pushed to the LMS may an email say they show on the profile.
+        "incentive_on_profile": "yes" if incentive and settings.AWARD_WEBHOOK_URL else "",
         "campaign_name": campaign.name,
         "sender_name": campaign.from_name or "The Learning Team",
     }

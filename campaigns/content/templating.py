@@ -76,6 +76,8 @@ VARIABLES: dict[str, str] = {
     "incentive_description": "What the incentive is",
     "incentive_value": "The incentive's value, e.g. a code or a cohort name",
     "incentive_expires_on": "When the incentive expires",
+    "incentive_on_profile": "“yes” when awards are pushed to the learner's LMS profile, else "
+    "empty: say “on your profile” only inside {% if incentive_on_profile %}",
     "campaign_name": "The campaign's name",
     "sender_name": "Who the email is from",
 }
@@ -97,6 +99,7 @@ SAMPLE_CONTEXT: dict[str, str | int] = {
     "incentive_description": "A badge for getting back on track",
     "incentive_value": "",
     "incentive_expires_on": "",
+    "incentive_on_profile": "",
     "campaign_name": "Win back",
     "sender_name": "The Learning Team",
 }

@@ -20,6 +20,7 @@ from django.db.models import (
     When,
 )
 
+from campaigns.engine.awards import record_awards
 from campaigns.engine.results import ExitResult, SendBatch
 from campaigns.engine.sends import insert_sends
 from campaigns.models import Audience, Campaign, Enrollment, Send, SurveyResponse
@@ -53,6 +54,8 @@ def end_reactivated(*, campaign: Campaign, now: dt.datetime) -> ExitResult:
     # Most passes find nobody: one look instead of three statements over every enrollment.
     if not returned.exists():
         return ExitResult(ended=0)
+    # Before the enrollments end: the awards are those of the returns recorded now.
+    awarded = record_awards(campaign=campaign, now=now)
     welcome = SendBatch()
     # A paused campaign still lets its learners go when they come back, but sends nothing: a
     # milestone email that waits for the campaign to resume would arrive days late.
@@ -108,7 +111,9 @@ def end_reactivated(*, campaign: Campaign, now: dt.datetime) -> ExitResult:
         kind=Send.Kind.STEP,
         status__in=Send.PENDING,
     ).update(status=Send.Status.SKIPPED, skip_reason="learner came back")
-    return ExitResult(ended=ended, sends_created=welcome.created, skipped=welcome.skipped)
+    return ExitResult(
+        ended=ended, sends_created=welcome.created, skipped=welcome.skipped, awarded=awarded
+    )
 
 
 def _answered_since_enrolling(now: dt.datetime) -> QuerySet[SurveyResponse]:

@@ -17,6 +17,9 @@ class PassResult:
     postponed: int = 0
     queued: int = 0
     sunset: int = 0
+    # Incentives awarded to learners who came back, and discount codes given to awards.
+    awarded: int = 0
+    codes_given: int = 0
     skipped_locked: bool = False
     # Campaigns whose part of the pass failed and was rolled back (see PassLock.last_errors).
     failed_campaigns: int = 0
@@ -37,6 +40,7 @@ class ExitResult:
     ended: int
     sends_created: int = 0
     skipped: int = 0
+    awarded: int = 0
 
 
 @dataclass

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
-from campaigns.engine import planner_stats
+from campaigns.engine import awards, planner_stats
 from campaigns.engine.enroll import enroll_segment_members
 from campaigns.engine.exits import end_reactivated, sunset_finished
 from campaigns.engine.release import hand_over_stale, release_due_sends
@@ -43,7 +43,12 @@ def _lock_pass(now: dt.datetime) -> PassLock | None:
     return locked.first()
 
 
-def run_pass(*, now: dt.datetime, hand_over: HandOver | None = None) -> PassResult:
+def run_pass(
+    *,
+    now: dt.datetime,
+    hand_over: HandOver | None = None,
+    hand_over_awards: HandOver | None = None,
+) -> PassResult:
     """One evaluation pass at ``now``, for each active campaign in priority order: end the
     enrollments of learners who came back, sunset those who finished, enroll new segment
     members, create due sends; then release what may go out now. Paused campaigns only let
@@ -54,7 +59,10 @@ def run_pass(*, now: dt.datetime, hand_over: HandOver | None = None) -> PassResu
     recorded on the lock row and rolled back without undoing the others. With ``hand_over``
     (the Celery edge passes one that queues delivery tasks) the ids of the sends ready to go
     are given to it once the pass commits; the engine itself never sends and never talks to the
-    broker. A pass that wrote a large share of a table first refreshes its planner statistics
+    broker. Awards of learners who came back get their discount codes and, where awards are
+    pushed to the LMS, an outbox row; ``hand_over_awards`` is given the ids of the pushes due
+    (new ones, retries, and ones a dead worker left) once the pass commits. A pass that wrote
+    a large share of a table first refreshes its planner statistics
     (:mod:`campaigns.engine.planner_stats`).
     """
     # The lock row must exist before it can be locked; creating it is idempotent.
@@ -79,6 +87,12 @@ def run_pass(*, now: dt.datetime, hand_over: HandOver | None = None) -> PassResu
             except Exception as exc:
                 logger.exception("pass at %s: campaign %s failed", now.isoformat(), campaign.slug)
                 errors.append(f"{campaign.slug}: {type(exc).__name__}: {exc}"[:1000])
+        result.codes_given = awards.assign_codes(now=now)
+        awards.queue_pushes(now=now)
+        if hand_over_awards is not None:
+            pushes = awards.due_pushes(now=now)
+            if pushes:
+                transaction.on_commit(lambda: hand_over_awards(pushes))
         released = release_due_sends(now=now, hand_over=hand_over is not None)
         result.skipped += released.skipped
         result.postponed += released.postponed
@@ -109,6 +123,7 @@ def _run_campaign(*, campaign: Campaign, now: dt.datetime, result: PassResult) -
     """One campaign's part of a pass, added to ``result``; returns the sends queued at once."""
     exits = end_reactivated(campaign=campaign, now=now)
     result.reactivated += exits.ended
+    result.awarded += exits.awarded
     result.sends_created += exits.sends_created
     result.skipped += exits.skipped
     if campaign.status != Campaign.Status.ACTIVE:

@@ -1,5 +1,5 @@
 """One timeline per person, for "why did she not get it?": enrollments, every send with its
-status and reason, ESP events, clicks, survey answers, preference changes, activity and
+status and reason, ESP events, clicks, survey answers, preference changes, awards, activity and
 suppressions — newest first, in a fixed number of queries. Read only."""
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 
 from campaigns.models import (
+    Award,
+    AwardPush,
     Click,
     Enrollment,
     EspEvent,
+    Incentive,
     Send,
     SuppressedAddress,
     SurveyReason,
@@ -134,6 +137,29 @@ def _preference_entries(rows: QuerySet[PreferenceChange]) -> list[Entry]:
     ]
 
 
+def _award_entries(awards: list[Award]) -> list[Entry]:
+    entries = []
+    for award in awards:
+        step = award.send.step.name if award.send.step else "an email"
+        parts = [f"promised by “{step}”"]
+        if award.code:
+            parts.append(f"code {award.code}")
+        elif award.kind == Incentive.Kind.DISCOUNT_CODE:
+            parts.append("waiting for a code: the pool is empty")
+        elif award.value:
+            parts.append(award.value)
+        if award.expires_at:
+            parts.append(f"expires {award.expires_at:%Y-%m-%d}")
+        push = getattr(award, "push", None)
+        if push is not None:
+            parts.append(f"LMS: {push.get_status_display().lower()}")
+        flagged = push is not None and push.status == AwardPush.Status.FAILED
+        entries.append(
+            Entry(award.awarded_at, "award", f"Awarded: {award.title}", "; ".join(parts), flagged)
+        )
+    return entries
+
+
 def _events_for(address: str, sends: list[Send]) -> list[EspEvent]:
     return list(
         EspEvent.objects.filter(Q(recipient=address) | Q(send__in=[s.pk for s in sends])).order_by(
@@ -181,6 +207,9 @@ def learner_timeline(*, learner: Learner) -> list[Entry]:
     ]
     entries += _suppression_entries(
         list(SuppressedAddress.objects.filter(address=learner.email).select_related("lifted_by"))
+    )
+    entries += _award_entries(
+        list(Award.objects.filter(learner=learner).select_related("send__step", "push"))
     )
     for label, value in (
         ("Unsubscribed", learner.unsubscribed_at),

@@ -1,11 +1,12 @@
 """Models of the campaigns app, one module per stage: building, outbox, feedback, events,
-results, and access (API tokens).
+results, awards, and access (API tokens).
 
 Everything is re-exported here, so ``campaigns.models.Send`` and the migrations' references
 (``campaigns.models.default_weekdays``) keep working.
 """
 
 from .access import ApiToken
+from .awards import Award, AwardPush, DiscountCode
 from .building import (
     Audience,
     Campaign,
@@ -25,6 +26,8 @@ from .results import CampaignResult, WinnerApplied
 __all__ = [
     "ApiToken",
     "Audience",
+    "Award",
+    "AwardPush",
     "BounceClass",
     "Campaign",
     "CampaignResult",
@@ -32,6 +35,7 @@ __all__ = [
     "Click",
     "CtaTarget",
     "DeliverabilityAlert",
+    "DiscountCode",
     "Enrollment",
     "EspEvent",
     "Incentive",

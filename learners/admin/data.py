@@ -14,10 +14,12 @@ from django.contrib import admin, messages
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from import_export.admin import ImportExportModelAdmin
 from import_export.results import Result
 
 from learners import phones
+from learners.erasure import suppress_erased
 from learners.imports.activity import ActivityEventResource
 from learners.imports.courses import CourseResource
 from learners.imports.files import summarize
@@ -222,6 +224,7 @@ class LearnerAdmin(LearnerDataAdmin):
         "sms_opted_out_at",
         "reminders_paused_until",
         "weekly_cap",
+        "erased_at",
         "completion_rate",
         "created_at",
         "updated_at",
@@ -239,6 +242,7 @@ class LearnerAdmin(LearnerDataAdmin):
                     "suppressed_at",
                     "suppression_reason",
                     "sunset_at",
+                    "erased_at",
                 )
             },
         ),
@@ -257,8 +261,19 @@ class LearnerAdmin(LearnerDataAdmin):
     def full_name(self, learner: Learner) -> str:
         return learner.full_name
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # An erased row stays as it is: typing an address back in would undo the erasure.
+        return super().has_change_permission(request, obj) and not (obj and obj.erased_at)
+
+    def save_model(self, request: HttpRequest, obj: Learner, form: Any, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        # An erased address typed in by hand is suppressed like one that came in a file.
+        suppress_erased(emails=[obj.email], now=timezone.now())
+
     @admin.display(description="contactability")
     def contactability(self, learner: Learner) -> str:
+        if learner.erased_at:
+            return "Erased"
         if learner.suppressed_at:
             reason = learner.get_suppression_reason_display() or "suppressed"
             return f"Suppressed ({reason.lower()})"

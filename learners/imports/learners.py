@@ -10,6 +10,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from import_export import fields
 
 from learners import phones
+from learners.erasure import suppress_erased
 from learners.imports.base import BaseLearnerDataResource, ExternalIdLoader, column_values
 from learners.imports.lms import LMS_LEARNER_COLUMNS, MOODLE_SITE_DEFAULT_ZONE
 from learners.imports.widgets import canonical_time_zone, timestamp_field
@@ -97,6 +98,7 @@ class LearnerResource(BaseLearnerDataResource):
     def before_import(self, dataset: Any, **kwargs: Any) -> None:
         super().before_import(dataset, **kwargs)
         emails = {normalize_email(value) for value in column_values(dataset, "email")}
+        self._file_emails = emails
         self._email_owner: dict[str, str] = {}
         for chunk in chunked(sorted(emails), LOOKUP_CHUNK):
             self._email_owner.update(
@@ -105,6 +107,7 @@ class LearnerResource(BaseLearnerDataResource):
         manager_emails = {
             normalize_email(value) for value in column_values(dataset, "manager_email")
         }
+        self._file_emails |= manager_emails
         self._managers: dict[str, Manager] = {}
         for chunk in chunked(sorted(manager_emails), LOOKUP_CHUNK):
             self._managers.update((m.email, m) for m in Manager.objects.filter(email__in=chunk))
@@ -231,6 +234,8 @@ class LearnerResource(BaseLearnerDataResource):
             renamed = [Manager(pk=pk, name=name) for pk, name in self._manager_renames.items()]
             Manager.objects.bulk_update(renamed, ["name"], batch_size=500)
         link_managers_to_learners()
+        # An erased address that comes back in a file is created suppressed.
+        suppress_erased(emails=self._file_emails, now=self.now)
 
 
 def link_managers_to_learners() -> int:

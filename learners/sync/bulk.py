@@ -13,8 +13,10 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from learners.erasure import suppress_erased
 from learners.imports.files import ImportSummary, RowError, format_for, import_file
 from learners.imports.learners import link_managers_to_learners
+from learners.models import ErasedAddress
 from learners.sync.rows import COLUMNS, header_of, open_csv, rows
 
 STAGING = "learner_sync"
@@ -170,6 +172,15 @@ def _insert(cursor: Any, present: tuple[str, ...], now: dt.datetime) -> int:
     return int(cursor.rowcount)
 
 
+def _suppress_erased(cursor: Any, present: tuple[str, ...], now: dt.datetime) -> None:
+    """Learners and managers whose address was erased are created (or stay) suppressed."""
+    if not ErasedAddress.objects.exists():
+        return
+    managers = f" UNION SELECT manager_email FROM {STAGING}" if "manager_email" in present else ""
+    cursor.execute(f"SELECT email FROM {STAGING}{managers}")
+    suppress_erased(emails=[row[0] for row in cursor.fetchall() if row[0]], now=now)
+
+
 def sync_learners(
     *,
     path: Path,
@@ -196,6 +207,7 @@ def sync_learners(
             summary.updated = _update(cursor, present, now)
             summary.created = _insert(cursor, present, now)
             link_managers_to_learners()
+            _suppress_erased(cursor, present, now)
             cursor.execute(f"DROP TABLE {STAGING}, {ERRORS}")
             if dry_run:
                 raise _DryRun

@@ -10,9 +10,11 @@ import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.db import OperationalError
+from django.test import override_settings
 from django_celery_beat.models import PeriodicTask
 
 from campaigns import tasks
+from campaigns.delivery.awards import PushResult
 from campaigns.delivery.outcomes import DeliveryResult
 from campaigns.engine.results import PassResult
 from campaigns.models import Campaign, Send
@@ -58,3 +60,24 @@ def test_run_pass_command_runs_and_delivers_at_the_given_moment(drip: Campaign) 
 def test_run_pass_command_refuses_a_moment_without_a_zone() -> None:
     with pytest.raises(CommandError, match="time zone"):
         call_command("run_pass", "--now", "2026-12-01T09:00:00")
+
+
+def test_the_pass_task_hands_due_award_pushes_to_push_tasks_in_chunks() -> None:
+    with (
+        mock.patch("campaigns.tasks.run_engine_pass", return_value=PassResult()) as run,
+        mock.patch.object(tasks.push_awards, "delay") as delay,
+    ):
+        tasks.run_pass.run()
+        hand_over = run.call_args.kwargs["hand_over_awards"]
+        with override_settings(DELIVERY_BATCH_SIZE=2):
+            assert hand_over([1, 2, 3]) == 2
+    assert [c.args for c in delay.call_args_list] == [([1, 2],), ([3],)]
+
+
+def test_the_push_task_pushes_the_ids_it_carries() -> None:
+    with mock.patch(
+        "campaigns.tasks.push_awards_to_lms", return_value=PushResult(pushed=2)
+    ) as push:
+        assert tasks.push_awards.run([4, 5])["pushed"] == 2
+    assert push.call_args.kwargs["push_ids"] == [4, 5]
+    assert OperationalError in getattr(tasks.push_awards, "autoretry_for")  # noqa: B009

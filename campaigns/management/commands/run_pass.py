@@ -10,11 +10,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
+from campaigns.delivery.awards import push_awards
 from campaigns.delivery.deliver import deliver_queued
 from campaigns.delivery.record import reconcile_stale
 from campaigns.engine.run import run_pass
 from campaigns.feedback import apply as feedback
-from campaigns.tasks import enqueue_delivery
+from campaigns.tasks import enqueue_award_pushes, enqueue_delivery
 
 
 def parse_moment(value: str) -> dt.datetime:
@@ -42,7 +43,12 @@ class Command(BaseCommand):
         now: dt.datetime = options["now"] or timezone.now()
         feedback.apply_pending(now=now)
         unconfirmed = reconcile_stale(now=now)
-        result = run_pass(now=now, hand_over=None if options["deliver"] else enqueue_delivery)
+        pushes: list[int] = []
+        result = run_pass(
+            now=now,
+            hand_over=None if options["deliver"] else enqueue_delivery,
+            hand_over_awards=pushes.extend if options["deliver"] else enqueue_award_pushes,
+        )
         if result.skipped_locked:
             self.stdout.write("another pass is running; nothing done")
             return
@@ -53,3 +59,8 @@ class Command(BaseCommand):
             self.stdout.write(
                 "delivery: " + " ".join(f"{k}={v}" for k, v in asdict(delivered).items())
             )
+            if pushes:
+                pushed = push_awards(push_ids=pushes, now=now)
+                self.stdout.write(
+                    "awards to the LMS: " + " ".join(f"{k}={v}" for k, v in asdict(pushed).items())
+                )

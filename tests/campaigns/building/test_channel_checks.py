@@ -38,8 +38,8 @@ def manager_step(channel: str) -> Step:
 def test_a_slack_step_without_a_bot_token_is_refused() -> None:
     step = manager_step(Channel.SLACK)
     assert launch_problems(step.campaign) == [
-        f"Step {step.position} ({step.subject}): goes by Slack direct message (managers) but Slack is not "
-        "configured (set SLACK_BOT_TOKEN to the bot's token)"
+        f"Step {step.position} ({step.subject}): goes by Slack direct message (managers) but "
+        "Slack is not configured (set SLACK_BOT_TOKEN to the bot's token)"
     ]
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote
 
 import pytest
+from django.test import override_settings
 
 from campaigns.building import blueprint
 from campaigns.content import emails, templating
@@ -263,3 +264,19 @@ def test_every_blueprint_template_is_one_staff_can_save(campaign):
             templating.validate_template(source, field="subject")
         for source in (step.body, step.manager_body, step.manager_script):
             templating.validate_template(source, field="body")
+
+
+def test_the_badge_is_promised_on_the_profile_only_where_awards_are_pushed(campaign):
+    learner = make_learner(Gap())
+    key = "Micro-incentive / learner / body"
+
+    without = dict(rendered_messages(campaign, learner))[key]
+    with override_settings(
+        AWARD_WEBHOOK_URL="https://lms.example.com/awards", AWARD_WEBHOOK_SECRET="s"
+    ):
+        pushed = dict(rendered_messages(campaign, learner))[key]
+
+    promise = " It shows on your LMS profile once you're back."
+    assert "profile" not in without
+    assert "earn the Comeback badge: a badge for getting back on track." + promise in pushed
+    assert pushed.replace(promise, "") == without
