@@ -9,4 +9,6 @@ urlpatterns = [
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
     path("m/<str:token>/", views.manager_optout, name="manager_optout"),
     path("s/<str:token>/", views.survey, name="survey"),
+    path("d/<str:token>/", views.digest_optout, name="digest_optout"),
+    path("t/<str:token>/", views.check_in, name="check_in"),
 ]

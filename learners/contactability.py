@@ -1,9 +1,10 @@
 """Whether a learner or a manager may be contacted: the one module that writes it.
 
 Unsubscribing, suppression (hard bounce, complaint), sunset and a manager's opt-out of nudges
-are written here and nowhere else, so their rules hold everywhere: the first moment is kept (a
-repeat changes nothing), and none of them is ever cleared by an import or an API call. What a
-campaign does about it (ending enrollments, skipping pending sends) is the caller's business.
+or of the weekly digest are written here and nowhere else, so their rules hold everywhere: the
+first moment is kept (a repeat changes nothing), and none of them is ever cleared by an import
+or an API call. What a campaign does about it (ending enrollments, skipping pending sends) is
+the caller's business.
 
 Every function is set-based (ids, a list or a queryset of them, or one value per id) and
 returns how many rows changed. Lifting a suppression, which staff do with a reason, is the one
@@ -55,6 +56,13 @@ def opt_out_managers(*, manager_ids: Ids, now: dt.datetime) -> int:
     return Manager.objects.filter(
         pk__in=_ids(manager_ids), nudges_opted_out_at__isnull=True
     ).update(nudges_opted_out_at=now)
+
+
+def opt_out_manager_digests(*, manager_ids: Ids, now: dt.datetime) -> int:
+    """The managers want no more weekly team digests; nudges are a list of their own."""
+    return Manager.objects.filter(
+        pk__in=_ids(manager_ids), digests_opted_out_at__isnull=True
+    ).update(digests_opted_out_at=now)
 
 
 def suppress_learners_at(*, moments: Mapping[int, tuple[dt.datetime, str]]) -> int:

@@ -18,7 +18,7 @@ from campaigns.content import emails
 from campaigns.delivery.outcomes import DeliveryResult, describe
 from campaigns.delivery.rows import update_rows
 from campaigns.engine import windows
-from campaigns.models import Audience, Campaign, Enrollment, Send, Step, Variant
+from campaigns.models import Audience, Campaign, Enrollment, ManagerDigest, Send, Step, Variant
 from learners.models import CourseProgress
 
 logger = logging.getLogger(__name__)
@@ -101,9 +101,14 @@ def claimable(now: dt.datetime) -> QuerySet[Send]:
     )
 
 
+# What delivery carries through mark, transmit and record: a send, or a weekly digest (its own
+# outbox with the same lifecycle columns and status values).
+Outbox = Send | ManagerDigest
+
+
 @dataclass
 class Claimed:
-    send: Send
+    send: Outbox
     message: AnymailMessage
 
 
@@ -234,16 +239,23 @@ def claim(send_ids: Sequence[int], now: dt.datetime, result: DeliveryResult) -> 
     return sorted_.ready
 
 
+MARKED_FIELDS = ["status", "claimed_at", "attempts", "subject", "message_id"]
+
+
 def mark_sending(claimed: Sequence[Claimed], now: dt.datetime) -> list[Claimed]:
-    """Mark these sends ``sending`` (compare-and-set on ``queued``) and return only those this
-    worker now owns: a row another worker took meanwhile is not sent twice."""
+    """Mark these sends (or digests, all of one kind) ``sending`` (compare-and-set on
+    ``queued``) and return only those this worker now owns: a row another worker took
+    meanwhile is not sent twice."""
+    if not claimed:
+        return []
     for item in claimed:
         item.send.status = Send.Status.SENDING
         item.send.claimed_at = now
         item.send.attempts += 1
+    fields = MARKED_FIELDS
+    if isinstance(claimed[0].send, Send):
+        fields = [*MARKED_FIELDS, "destination_url"]
     owned = update_rows(
-        [item.send for item in claimed],
-        ["status", "claimed_at", "attempts", "subject", "destination_url", "message_id"],
-        only_if_status=(Send.Status.QUEUED,),
+        [item.send for item in claimed], fields, only_if_status=(Send.Status.QUEUED,)
     )
     return [item for item in claimed if item.send.pk in owned]

@@ -29,7 +29,7 @@ from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
 
-from campaigns.delivery.claim import claim, claimable, mark_sending
+from campaigns.delivery.claim import Claimed, claim, claimable, mark_sending
 from campaigns.delivery.outcomes import DeliveryResult, describe
 from campaigns.delivery.record import put_back, record
 from campaigns.delivery.transmit import NOT_ATTEMPTED, ErrorStreak, transmit
@@ -43,8 +43,15 @@ def deliver(*, send_ids: Sequence[int], now: dt.datetime) -> DeliveryResult:
     again until the batch is done. Rows another worker holds are left to it."""
     result = DeliveryResult()
     claimed = claim(send_ids, now, result)
-    if not claimed:
-        return result
+    if claimed:
+        deliver_claimed(claimed, now=now, result=result)
+    return result
+
+
+def deliver_claimed(claimed: list[Claimed], *, now: dt.datetime, result: DeliveryResult) -> None:
+    """Hand claimed messages (sends, or digests: one kind per call) to the email backend over
+    one connection, a slice at a time: mark ``sending``, send, record. The weekly digest's
+    delivery uses this too, so both have the same exactly-once steps."""
     connection = get_connection(fail_silently=False)
     try:
         connection.open()
@@ -52,7 +59,7 @@ def deliver(*, send_ids: Sequence[int], now: dt.datetime) -> DeliveryResult:
         # Nothing reached the ESP: every message of the batch may be tried again later.
         logger.warning("email backend unavailable: %s", describe(exc))
         put_back(claimed, now=now, reason=describe(exc), result=result)
-        return result
+        return
     # Outcomes are recorded every few messages, so a worker killed mid-batch leaves at most
     # that many "unconfirmed" (maybe sent); everything after them is still queued. Recording
     # one slice and marking the next share a commit: a commit per slice, not two.
@@ -73,7 +80,6 @@ def deliver(*, send_ids: Sequence[int], now: dt.datetime) -> DeliveryResult:
                 owned = mark_sending(following, now) if following else []
     finally:
         connection.close()
-    return result
 
 
 def deliver_queued(*, now: dt.datetime, limit: int | None = None) -> DeliveryResult:

@@ -18,7 +18,7 @@ from campaigns.delivery.outcomes import (
     backoff,
 )
 from campaigns.delivery.rows import update_rows
-from campaigns.models import Send
+from campaigns.models import ManagerDigest, Send
 
 # A send left "sending" this long belongs to a worker that died mid-call.
 STALE_SENDING_AFTER = dt.timedelta(minutes=15)
@@ -90,11 +90,17 @@ def put_back(
 def reconcile_stale(*, now: dt.datetime, older_than: dt.timedelta = STALE_SENDING_AFTER) -> int:
     """Mark sends left ``sending`` for longer than ``older_than`` as ``unconfirmed``: their
     worker died during the ESP call, so the message may or may not be out. They are not sent
-    again; an ESP delivery event can still confirm them (:func:`confirm_sent`)."""
-    return Send.objects.filter(status=Send.Status.SENDING, claimed_at__lt=now - older_than).update(
-        status=Send.Status.UNCONFIRMED,
-        last_error="the worker stopped during the ESP call; not resent automatically",
-    )
+    again; an ESP delivery event can still confirm them (:func:`confirm_sent`). Weekly
+    digests left ``sending`` are reconciled the same way."""
+    stale = 0
+    for model in (Send, ManagerDigest):
+        stale += model.objects.filter(
+            status=Send.Status.SENDING, claimed_at__lt=now - older_than
+        ).update(
+            status=Send.Status.UNCONFIRMED,
+            last_error="the worker stopped during the ESP call; not resent automatically",
+        )
+    return stale
 
 
 def confirm_sent(*, send_ids: Sequence[int], now: dt.datetime, esp_message_id: str = "") -> int:

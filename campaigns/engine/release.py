@@ -20,12 +20,12 @@ from django.db.models import (
     Subquery,
     Value,
 )
-from django.db.models.functions import Coalesce, Greatest
+from django.db.models.functions import Coalesce, Greatest, Least
 
 from campaigns.engine import windows
 from campaigns.engine.results import ReleaseResult
 from campaigns.engine.sql import SEND, fetch_ids
-from campaigns.models import Audience, Campaign, Send
+from campaigns.models import Audience, Campaign, ManagerDigest, Send
 
 # A queued send handed to a delivery task that has not been claimed after this long is
 # handed over again: its task was lost (flushed broker, crashed publisher). Delivery claims
@@ -115,24 +115,32 @@ def release_due_sends(*, now: dt.datetime, hand_over: bool = False) -> ReleaseRe
 
 def _postpone_over_cap(candidates: Any, *, now: dt.datetime) -> int:
     """Postpone learner step sends whose learner already has ``weekly_cap`` emails out or on
-    their way in the last 7 days (any campaign) until the oldest of those leaves the window."""
+    their way in the last 7 days (any campaign, and weekly digests to a manager who is that
+    learner) until the oldest of those leaves the window."""
     counted = Send.objects.filter(
         learner_id=OuterRef("learner_id"),
         audience=Audience.LEARNER,
         status__in=IN_FLIGHT_OR_SENT,
     ).annotate(at=Coalesce("sent_at", "claimed_at", "due_at"))
     counted = counted.filter(at__gt=now - CAP_WINDOW)
-    recent = Subquery(
-        counted.order_by().values("learner_id").annotate(n=Count("pk")).values("n")[:1],
-        output_field=IntegerField(),
+    digests = ManagerDigest.objects.filter(
+        manager__learner_id=OuterRef("learner_id"), status__in=IN_FLIGHT_OR_SENT
+    ).annotate(at=Coalesce("sent_at", "claimed_at", "due_at"))
+    digests = digests.filter(at__gt=now - CAP_WINDOW)
+
+    def per_learner(rows: Any, key: str, value: Any, field: Any) -> Subquery:
+        grouped = rows.order_by().values(key).annotate(v=value).values("v")[:1]
+        return Subquery(grouped, output_field=field)
+
+    sends_recent = Coalesce(per_learner(counted, "learner_id", Count("pk"), IntegerField()), 0)
+    digests_recent = Coalesce(
+        per_learner(digests, "manager__learner_id", Count("pk"), IntegerField()), 0
     )
-    oldest = Subquery(
-        counted.order_by().values("learner_id").annotate(first=Min("at")).values("first")[:1],
-        output_field=DateTimeField(),
-    )
-    over = candidates.filter(audience=Audience.LEARNER, kind=Send.Kind.STEP).alias(
-        recent=Coalesce(recent, 0)
-    )
+    recent = sends_recent + digests_recent
+    first_send = per_learner(counted, "learner_id", Min("at"), DateTimeField())
+    first_digest = per_learner(digests, "manager__learner_id", Min("at"), DateTimeField())
+    oldest = Least(Coalesce(first_send, first_digest), Coalesce(first_digest, first_send))
+    over = candidates.filter(audience=Audience.LEARNER, kind=Send.Kind.STEP).alias(recent=recent)
     return over.filter(recent__gte=F("campaign__weekly_cap")).update(
         due_at=Greatest(
             ExpressionWrapper(oldest + CAP_WINDOW, output_field=DateTimeField()),

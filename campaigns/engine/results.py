@@ -17,6 +17,7 @@ class PassResult:
     postponed: int = 0
     queued: int = 0
     sunset: int = 0
+    digests_created: int = 0
     skipped_locked: bool = False
     # Campaigns whose part of the pass failed and was rolled back (see PassLock.last_errors).
     failed_campaigns: int = 0

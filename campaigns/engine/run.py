@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.engine import planner_stats
+from campaigns.engine.digests import create_due_digests, hand_over_stale_digests
 from campaigns.engine.enroll import enroll_segment_members
 from campaigns.engine.exits import end_reactivated, sunset_finished
 from campaigns.engine.release import hand_over_stale, release_due_sends
@@ -43,7 +44,12 @@ def _lock_pass(now: dt.datetime) -> PassLock | None:
     return locked.first()
 
 
-def run_pass(*, now: dt.datetime, hand_over: HandOver | None = None) -> PassResult:
+def run_pass(
+    *,
+    now: dt.datetime,
+    hand_over: HandOver | None = None,
+    hand_over_digests: HandOver | None = None,
+) -> PassResult:
     """One evaluation pass at ``now``, for each active campaign in priority order: end the
     enrollments of learners who came back, sunset those who finished, enroll new segment
     members, create due sends; then release what may go out now. Paused campaigns only let
@@ -54,7 +60,9 @@ def run_pass(*, now: dt.datetime, hand_over: HandOver | None = None) -> PassResu
     recorded on the lock row and rolled back without undoing the others. With ``hand_over``
     (the Celery edge passes one that queues delivery tasks) the ids of the sends ready to go
     are given to it once the pass commits; the engine itself never sends and never talks to the
-    broker. A pass that wrote a large share of a table first refreshes its planner statistics
+    broker. The weekly team digests that are due are created after the campaigns (in a
+    savepoint of their own) and their ids given to ``hand_over_digests``. A pass that wrote
+    a large share of a table first refreshes its planner statistics
     (:mod:`campaigns.engine.planner_stats`).
     """
     # The lock row must exist before it can be locked; creating it is idempotent.
@@ -79,6 +87,15 @@ def run_pass(*, now: dt.datetime, hand_over: HandOver | None = None) -> PassResu
             except Exception as exc:
                 logger.exception("pass at %s: campaign %s failed", now.isoformat(), campaign.slug)
                 errors.append(f"{campaign.slug}: {type(exc).__name__}: {exc}"[:1000])
+        digest_ids: list[int] = []
+        try:
+            with transaction.atomic():
+                digests = create_due_digests(now=now, queue=hand_over_digests is not None)
+            result.digests_created = digests.created
+            digest_ids = digests.digest_ids
+        except Exception as exc:
+            logger.exception("pass at %s: digests failed", now.isoformat())
+            errors.append(f"digests: {type(exc).__name__}: {exc}"[:1000])
         released = release_due_sends(now=now, hand_over=hand_over is not None)
         result.skipped += released.skipped
         result.postponed += released.postponed
@@ -92,6 +109,10 @@ def run_pass(*, now: dt.datetime, hand_over: HandOver | None = None) -> PassResu
         if hand_over is not None:
             ready = fresh_ids + released.send_ids + hand_over_stale(now=now)
             transaction.on_commit(lambda: hand_over(ready))
+        if hand_over_digests is not None:
+            ready_digests = digest_ids + hand_over_stale_digests(now=now)
+            if ready_digests:
+                transaction.on_commit(lambda: hand_over_digests(ready_digests))
         PassLock.objects.filter(pk=lock.pk).update(
             last_started_at=now,
             last_finished_at=now,

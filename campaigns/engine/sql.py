@@ -11,11 +11,12 @@ from typing import Any
 
 from django.db import connection
 
-from campaigns.models import Enrollment, Send
+from campaigns.models import Enrollment, ManagerDigest, Send
 from learners.models import Learner
 
 ENROLLMENT = Enrollment._meta.db_table
 SEND = Send._meta.db_table
+DIGEST = ManagerDigest._meta.db_table
 LEARNER = Learner._meta.db_table
 MANAGER = Learner._meta.get_field("manager").related_model._meta.db_table  # type: ignore[union-attr]
 

@@ -1,4 +1,5 @@
-"""What learners and managers do from an email: click, unsubscribe, answer the survey, opt out.
+"""What learners and managers do from an email: click, unsubscribe, answer the survey, opt out,
+and a manager's "I've talked to them" from the weekly digest.
 
 Each takes effect at once: pending sends are skipped in the same transaction, and delivery
 checks again when it claims a send.
@@ -9,11 +10,20 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.db.models import F
-from django.db.models.functions import Coalesce
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Coalesce, Greatest
 
 from campaigns.feedback import bots
-from campaigns.models import Audience, Click, Enrollment, Send, SurveyResponse
+from campaigns.models import (
+    Audience,
+    Click,
+    DigestCheckIn,
+    DigestSettings,
+    Enrollment,
+    ManagerDigest,
+    Send,
+    SurveyResponse,
+)
 from learners import contactability
 from learners.models import Learner, Manager
 
@@ -83,7 +93,56 @@ def opt_out_manager(*, manager_id: int, now: dt.datetime) -> bool:
     Send.objects.filter(
         manager_id=manager_id, audience=Audience.MANAGER, status__in=Send.PENDING
     ).update(status=Send.Status.SKIPPED, skip_reason="manager opted out")
+    # The nudges' opt-out stops the weekly digest too.
+    _skip_pending_digests(manager_id)
     return True
+
+
+def _skip_pending_digests(manager_id: int) -> int:
+    return ManagerDigest.objects.filter(
+        manager_id=manager_id, status__in=ManagerDigest.PENDING
+    ).update(status=ManagerDigest.Status.SKIPPED, skip_reason="manager opted out")
+
+
+@transaction.atomic
+def opt_out_manager_digests(*, manager_id: int, now: dt.datetime) -> bool:
+    """Stop the weekly team digest to a manager; their nudges follow their own opt-out."""
+    if not Manager.objects.filter(pk=manager_id).exists():
+        return False
+    contactability.opt_out_manager_digests(manager_ids=[manager_id], now=now)
+    _skip_pending_digests(manager_id)
+    return True
+
+
+def check_in_report(*, digest: ManagerDigest, learner: Learner, now: dt.datetime) -> DigestCheckIn:
+    """The manager talked to their report: pause the report's reminders for the staff-chosen
+    number of days (``DigestSettings.pause_days``). Their next step waits until then (the
+    enrollment's ``next_due_at``, and any step send not yet handed to the ESP); nothing is
+    dropped. Repeating it from the same digest changes nothing."""
+    with transaction.atomic():
+        existing = DigestCheckIn.objects.filter(digest=digest, learner=learner).first()
+        if existing is not None:
+            return existing
+        until = now + dt.timedelta(days=DigestSettings.current().pause_days)
+        later = Value(until, output_field=DateTimeField())
+        active = Enrollment.objects.filter(learner=learner, status=Enrollment.Status.ACTIVE)
+        enrollment = active.order_by("-enrolled_at").first()
+        active.filter(next_due_at__isnull=False).update(
+            next_due_at=Greatest(F("next_due_at"), later)
+        )
+        Send.objects.filter(learner=learner, kind=Send.Kind.STEP, status__in=Send.PENDING).update(
+            status=Send.Status.SCHEDULED,
+            due_at=Greatest(F("due_at"), later),
+            postponed_reason="manager talked to them",
+            enqueued_at=None,
+        )
+        return DigestCheckIn.objects.create(
+            digest=digest,
+            learner=learner,
+            enrollment=enrollment,
+            created_at=now,
+            paused_until=until,
+        )
 
 
 def record_survey_answer(

@@ -16,6 +16,7 @@ from .building import (
     Variant,
     default_weekdays,
 )
+from .digests import DigestCheckIn, DigestSettings, ManagerDigest
 from .events import BounceClass, Click, DeliverabilityAlert, EspEvent, SuppressedAddress
 from .feedback import SurveyResponse
 from .outbox import Enrollment, PassLock, Send
@@ -30,9 +31,12 @@ __all__ = [
     "Click",
     "CtaTarget",
     "DeliverabilityAlert",
+    "DigestCheckIn",
+    "DigestSettings",
     "Enrollment",
     "EspEvent",
     "Incentive",
+    "ManagerDigest",
     "PassLock",
     "Segment",
     "Send",
