@@ -6,6 +6,7 @@ blueprint or selectors, and report what happened.
 
 from campaigns.admin import (
     campaigns,
+    digests,
     feedback,
     incentives,
     outbox,
@@ -17,6 +18,7 @@ from campaigns.admin import (
 
 __all__ = [
     "campaigns",
+    "digests",
     "feedback",
     "incentives",
     "outbox",

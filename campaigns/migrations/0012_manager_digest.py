@@ -2,7 +2,42 @@
 
 import django.core.validators
 import django.db.models.deletion
+from django.apps.registry import Apps
+from django.contrib.auth.management import create_permissions
 from django.db import migrations, models
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+
+DIGESTS = ["digestsettings", "managerdigest", "digestcheckin"]
+# Every role reads the digests; editors, who write the campaigns' copy and timing, choose the
+# digest's day, hour and pause.
+GRANTS = {
+    "Campaign editors": [f"view_{m}" for m in DIGESTS] + ["change_digestsettings",
+                                                          "add_digestsettings"],
+    "Campaign approvers": [f"view_{m}" for m in DIGESTS],
+    "Viewers": [f"view_{m}" for m in DIGESTS],
+}
+
+
+def grant(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    config = apps.get_app_config("campaigns")
+    config.models_module = True  # type: ignore[assignment]
+    create_permissions(config, verbosity=0, apps=apps)
+    config.models_module = None
+    Group = apps.get_model("auth", "Group")
+    Permission = apps.get_model("auth", "Permission")
+    for name, codes in GRANTS.items():
+        group = Group.objects.filter(name=name).first()
+        if group is not None:
+            group.permissions.add(
+                *Permission.objects.filter(content_type__app_label="campaigns", codename__in=codes)
+            )
+
+
+def revoke(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
+    Permission = apps.get_model("auth", "Permission")
+    Permission.objects.filter(
+        content_type__app_label="campaigns", content_type__model__in=DIGESTS
+    ).delete()
 
 
 class Migration(migrations.Migration):
@@ -83,4 +118,5 @@ class Migration(migrations.Migration):
             model_name='digestcheckin',
             constraint=models.UniqueConstraint(fields=('digest', 'learner'), name='check_in_once'),
         ),
+        migrations.RunPython(grant, revoke),
     ]

@@ -234,12 +234,25 @@ class LearnerAdmin(LearnerDataAdmin):
 
 @admin.register(Manager)
 class ManagerAdmin(ManagerAdminBase):
-    list_display = ("email", "name", "learner", "report_count", "nudges_opted_out_at")
+    list_display = (
+        "email",
+        "name",
+        "learner",
+        "report_count",
+        "time_zone",
+        "nudges_opted_out_at",
+        "digests_opted_out_at",
+    )
     list_select_related = ("learner",)
     search_fields = ("email", "name")
     raw_id_fields = ("learner",)
-    readonly_fields = ("created_at",)
-    list_filter = (("nudges_opted_out_at", admin.EmptyFieldListFilter),)
+    # Opting out is the manager's own one click (learners/contactability.py writes it).
+    readonly_fields = ("created_at", "digests_opted_out_at")
+    list_filter = (
+        ("nudges_opted_out_at", admin.EmptyFieldListFilter),
+        ("digests_opted_out_at", admin.EmptyFieldListFilter),
+        "time_zone",
+    )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Manager]:
         return super().get_queryset(request).annotate(report_total=Count("reports"))
