@@ -696,26 +696,7 @@ def benchmark(run: Run) -> None:
         "idle pass",
         lambda: _pass(run, "idle_pass", run.now + dt.timedelta(minutes=1), explain=args.explain),
     )
-    if run.step(
-        "digest settings",
-        lambda: run.phase("digest_settings", "digest-settings", timeout=120),
-    ):
-        digests_ok = run.step(
-            "digest pass",
-            lambda: _pass(
-                run, "digest_pass", run.now + dt.timedelta(minutes=2), explain=args.explain
-            ),
-        )
-        if digests_ok:
-            run.results["digests"] = db.scalar(
-                run.url, "SELECT count(*) FROM campaigns_managerdigest"
-            )
-            run.step(
-                "idle pass after the digests",
-                lambda: _pass(
-                    run, "digest_idle_pass", run.now + dt.timedelta(minutes=3), explain=args.explain
-                ),
-            )
+    _digests(run)
     queued = run.results["pass_counts"]["queued"]
     target = min(args.deliver_sample or queued, queued)
     if not target:
@@ -740,6 +721,28 @@ def benchmark(run: Run) -> None:
                 f"bare loop of {size:,} messages{of}",
                 functools.partial(bare, run, target=size, batch_size=batch_size, message=message),
             )
+
+
+def _digests(run: Run) -> None:
+    """The weekly digest: settings that make every manager due two minutes after the first
+    pass, the pass that creates the digests, and a pass a minute later that makes none."""
+
+    def settings() -> None:
+        run.phase("digest_settings", "digest-settings", timeout=120)
+
+    if not run.step("digest settings", settings):
+        return
+    explain = run.args.explain
+    if not run.step(
+        "digest pass",
+        lambda: _pass(run, "digest_pass", run.now + dt.timedelta(minutes=2), explain=explain),
+    ):
+        return
+    run.results["digests"] = db.scalar(run.url, "SELECT count(*) FROM campaigns_managerdigest")
+    run.step(
+        "idle pass after the digests",
+        lambda: _pass(run, "digest_idle_pass", run.now + dt.timedelta(minutes=3), explain=explain),
+    )
 
 
 def _split(total: int, parts: int) -> list[int]:
