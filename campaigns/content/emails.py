@@ -513,8 +513,9 @@ def _digest_row(
     return {
         "name": str(context["full_name"]),
         "status": status,
-        "course": str(context["course_title"]),
-        "paused_at": (progress.last_module if progress else "") or "the start",
+        "course": course.title if course else "not known",
+        # No module completed yet: they paused at the start; no progress row: not known.
+        "paused_at": (progress.last_module or "the start") if progress else "not known",
         "days_inactive": inactive,
         "percent": round(progress.percent_complete) if progress else 0,
         "sent": sent,

@@ -116,7 +116,7 @@ class Claimed:
 _HEADER_BREAKS = ("\r", "\n")
 
 
-def _header_problem(message: AnymailMessage) -> str:
+def header_problem(message: AnymailMessage) -> str:
     """Why ``message`` cannot be built ("" if it can): a header value with a line break."""
     values = {
         "Subject": message.subject,
@@ -189,7 +189,7 @@ def _sort(sends: list[Send], now: dt.datetime) -> _Sorted:
             logger.exception("send %s could not be rendered", send.pk)
             out.failures[f"could not be rendered: {describe(exc)}"].append(send.pk)
             continue
-        problem = _header_problem(message)
+        problem = header_problem(message)
         if problem:
             out.failures[problem].append(send.pk)
             continue

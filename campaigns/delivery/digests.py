@@ -20,9 +20,10 @@ from django.db import transaction
 from django.db.models import Count, Max, Q, QuerySet
 
 from campaigns.content import emails
-from campaigns.delivery.claim import Claimed, _header_problem
+from campaigns.delivery.claim import Claimed, header_problem
 from campaigns.delivery.deliver import deliver_claimed
 from campaigns.delivery.outcomes import DeliveryResult, describe
+from campaigns.engine.digests import CAME_BACK_WITHIN
 from campaigns.models import (
     Audience,
     DigestSettings,
@@ -33,9 +34,6 @@ from campaigns.models import (
 from learners.models import CourseProgress
 
 logger = logging.getLogger(__name__)
-
-# A report who came back this recently is still in the digest (as when it was created).
-CAME_BACK_WITHIN = dt.timedelta(days=7)
 
 
 def claimable_digests(now: dt.datetime) -> QuerySet[ManagerDigest]:
@@ -152,7 +150,7 @@ def claim_digests(
                 logger.exception("digest %s could not be rendered", digest.pk)
                 failures[f"could not be rendered: {describe(exc)}"].append(digest.pk)
                 continue
-            problem = _header_problem(message)
+            problem = header_problem(message)
             if problem:
                 failures[problem].append(digest.pk)
                 continue

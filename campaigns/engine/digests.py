@@ -6,9 +6,13 @@ A manager's digest is due from the staff-chosen local hour of the staff-chosen w
 the end of that local day, in the manager's own time zone (blank: the
 ``MANAGER_DEFAULT_TIME_ZONE`` setting), so a pass missed at 09:00 still sends it at 10:00, but
 never on another day. Whether a zone is due is decided in Python per distinct zone (zoneinfo:
-DST-aware), like quiet hours. The unique (manager, week) constraint, ``ON CONFLICT DO NOTHING``
-and the ``NOT EXISTS`` that keeps already-served managers out of the aggregate make every
-later pass of that day create nothing and cost little.
+DST-aware), like quiet hours.
+
+The first pass in a manager's window writes their row for the week: ``queued``, or ``skipped``
+("nothing to report") when none of their reports is in a campaign or came back, which sends
+nothing and says why. So every later pass of that day finds no manager without a row (one
+cheap query) and skips the aggregate over the learners; the unique (manager, week)
+constraint and ``ON CONFLICT DO NOTHING`` make a racing or repeated pass harmless.
 """
 
 from __future__ import annotations
@@ -37,9 +41,14 @@ from learners.models import Manager
 CAME_BACK_WITHIN = dt.timedelta(days=7)
 
 
+NOTHING_TO_REPORT = "nothing to report"
+
+
 @dataclass
 class DigestBatch:
+    # Digests queued to go out; managers with nothing to report get a skipped row instead.
     created: int = 0
+    nothing_to_report: int = 0
     # Digests to hand to delivery now (only when asked to hand over).
     digest_ids: list[int] = field(default_factory=list)
 
@@ -70,13 +79,14 @@ def due_weeks(
 
 def create_due_digests(*, now: dt.datetime, queue: bool = False) -> DigestBatch:
     """Create the digests due at ``now`` for managers with something to report: reports in an
-    active campaign (not in its holdout) or who came back within the last week. Opted-out
-    managers get none. Each digest stores the team's completion rate (the mean of its
-    reports' completion rates) and last week's, for the change above the table.
+    active campaign (not in its holdout) or who came back within the last week; the others
+    get a skipped row ("nothing to report") and no email. Opted-out managers get no row. Each
+    digest stores the team's completion rate (the mean of its reports' completion rates) and
+    last week's, for the change above the table.
 
-    A constant number of queries: the settings row, the managers' distinct zones, one
-    ``INSERT … SELECT`` per due week. With ``queue`` the new digests are stamped as handed to
-    delivery and their ids returned.
+    A constant number of queries: the settings row, the managers' distinct zones, and per due
+    week a look for managers without a row and, if there are any, one ``INSERT … SELECT``.
+    With ``queue`` the new digests are stamped as handed to delivery and their ids returned.
     """
     config = DigestSettings.current()
     if not config.enabled:
@@ -91,25 +101,43 @@ def create_due_digests(*, now: dt.datetime, queue: bool = False) -> DigestBatch:
     for week, names in sorted(
         due_weeks(zones=zones, now=now, weekday=config.weekday, hour=config.hour).items()
     ):
-        ids = _insert(week=week, zones=names, now=now, queue=queue)
-        batch.created += len(ids)
+        if not _anyone_without_a_row(week=week, zones=names):
+            continue
+        rows = _insert(week=week, zones=names, now=now, queue=queue)
+        queued = [pk for pk, status in rows if status == ManagerDigest.Status.QUEUED]
+        batch.created += len(queued)
+        batch.nothing_to_report += len(rows) - len(queued)
         if queue:
-            batch.digest_ids += ids
+            batch.digest_ids += queued
     return batch
 
 
-def _insert(*, week: dt.date, zones: list[str], now: dt.datetime, queue: bool) -> list[int]:
+# The managers of these zones who may get a digest and have no row for the week yet.
+_CANDIDATES = f"""
+    SELECT m.id, m.email FROM {MANAGER} m
+    WHERE m.time_zone IN ({{zones}})
+      AND m.nudges_opted_out_at IS NULL AND m.digests_opted_out_at IS NULL
+      AND m.email <> ''
+      AND NOT EXISTS (SELECT 1 FROM {DIGEST} d WHERE d.manager_id = m.id AND d.week_of = %s)
+"""  # noqa: S608 (table names and placeholders only)
+
+
+def _anyone_without_a_row(*, week: dt.date, zones: list[str]) -> bool:
+    sql = _CANDIDATES.format(zones=", ".join(["%s"] * len(zones))) + " LIMIT 1"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*zones, connection.ops.adapt_datefield_value(week)])
+        return cursor.fetchone() is not None
+
+
+def _insert(
+    *, week: dt.date, zones: list[str], now: dt.datetime, queue: bool
+) -> list[tuple[int, str]]:
     adapt, day = connection.ops.adapt_datetimefield_value, connection.ops.adapt_datefield_value
-    zone_marks = ", ".join(["%s"] * len(zones))
+    candidates = _CANDIDATES.format(zones=", ".join(["%s"] * len(zones)))
+    # Handed to delivery now, when queued (a NULL parameter would have no type in the CASE).
+    enqueued = "CASE WHEN t.reports > 0 THEN %s END" if queue else "NULL"
     sql = f"""
-        WITH candidates AS (
-            SELECT m.id, m.email FROM {MANAGER} m
-            WHERE m.time_zone IN ({zone_marks})
-              AND m.nudges_opted_out_at IS NULL AND m.digests_opted_out_at IS NULL
-              AND m.email <> ''
-              AND NOT EXISTS (
-                  SELECT 1 FROM {DIGEST} d WHERE d.manager_id = m.id AND d.week_of = %s)
-        ),
+        WITH candidates AS ({candidates}),
         reporting AS (
             SELECT DISTINCT e.learner_id FROM {ENROLLMENT} e
             WHERE NOT e.is_holdout
@@ -121,19 +149,21 @@ def _insert(*, week: dt.date, zones: list[str], now: dt.datetime, queue: bool) -
             LEFT JOIN reporting r ON r.learner_id = l.id
             WHERE l.manager_id IN (SELECT id FROM candidates)
             GROUP BY l.manager_id
-            HAVING COUNT(r.learner_id) > 0
         )
         INSERT INTO {DIGEST}
             (manager_id, week_of, to_email, status, due_at, skip_reason, attempts, last_error,
              created_at, enqueued_at, subject, message_id, esp_message_id, reports,
              team_completion_rate, previous_completion_rate)
-        SELECT c.id, %s, c.email, %s, %s, '', 0, '', %s, %s, '', '', '', t.reports, t.rate,
+        SELECT c.id, %s, c.email,
+               CASE WHEN t.reports > 0 THEN %s ELSE %s END, %s,
+               CASE WHEN t.reports > 0 THEN '' ELSE %s END, 0, '', %s,
+               {enqueued}, '', '', '', COALESCE(t.reports, 0), t.rate,
                p.team_completion_rate
         FROM candidates c
-        JOIN team t ON t.manager_id = c.id
+        LEFT JOIN team t ON t.manager_id = c.id
         LEFT JOIN {DIGEST} p ON p.manager_id = c.id AND p.week_of = %s
         ON CONFLICT DO NOTHING
-        RETURNING id
+        RETURNING id, status
     """  # noqa: S608 (table names and placeholders only)
     params = [
         *zones,
@@ -143,14 +173,16 @@ def _insert(*, week: dt.date, zones: list[str], now: dt.datetime, queue: bool) -
         adapt(now - CAME_BACK_WITHIN),
         day(week),
         ManagerDigest.Status.QUEUED,
+        ManagerDigest.Status.SKIPPED,
         adapt(now),
+        NOTHING_TO_REPORT,
         adapt(now),
-        adapt(now) if queue else None,
+        *([adapt(now)] if queue else []),
         day(week - dt.timedelta(days=7)),
     ]
     with connection.cursor() as cursor, without_nested_loops(cursor):
         cursor.execute(sql, params)
-        return [row[0] for row in cursor.fetchall()]
+        return [(int(pk), str(status)) for pk, status in cursor.fetchall()]
 
 
 def hand_over_stale_digests(*, now: dt.datetime) -> list[int]:

@@ -29,7 +29,7 @@ from campaigns.engine.exits import end_reactivated, sunset_finished
 from campaigns.engine.release import hand_over_stale, release_due_sends
 from campaigns.engine.results import PassResult
 from campaigns.engine.sends import create_due_sends
-from campaigns.models import Campaign, Enrollment, PassLock, Send
+from campaigns.models import Campaign, Enrollment, ManagerDigest, PassLock, Send
 
 logger = logging.getLogger(__name__)
 
@@ -104,6 +104,7 @@ def run_pass(
         written = {
             Enrollment: result.enrolled + result.reactivated + result.sunset,
             Send: result.sends_created + released.queued + released.postponed + result.skipped,
+            ManagerDigest: result.digests_created,
         }
         transaction.on_commit(lambda: planner_stats.refresh_after_bulk_write(written), robust=True)
         if hand_over is not None:

@@ -4,7 +4,6 @@ gets exactly one digest."""
 
 from __future__ import annotations
 
-import datetime as dt
 import threading
 from collections import Counter
 

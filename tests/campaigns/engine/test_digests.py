@@ -45,7 +45,9 @@ def campaign() -> Campaign:
 
 
 def digest_managers() -> set[str]:
-    return set(ManagerDigest.objects.values_list("manager__email", flat=True))
+    """Who gets a digest (managers with nothing to report have a skipped row)."""
+    queued = ManagerDigest.objects.filter(status=ManagerDigest.Status.QUEUED)
+    return set(queued.values_list("manager__email", flat=True))
 
 
 @override_settings(MANAGER_DEFAULT_TIME_ZONE="Asia/Tokyo")
@@ -130,8 +132,18 @@ def test_who_counts_as_something_to_report(campaign: Campaign) -> None:
         email="nodigest@example.com", time_zone="UTC", digests_opted_out_at=monday
     )
     enrolled(no_digest, campaign)
-    assert create_due_digests(now=monday).created == 1
+    made = create_due_digests(now=monday)
+    assert (made.created, made.nothing_to_report) == (1, 2)
     assert digest_managers() == {"back@example.com"}
+    skipped = ManagerDigest.objects.filter(status=ManagerDigest.Status.SKIPPED)
+    assert dict(skipped.values_list("manager__email", "skip_reason")) == {
+        "long@example.com": "nothing to report",
+        "holdout@example.com": "nothing to report",
+    }
+    # Later that day nobody is left without a row: one query finds that, nothing is made.
+    with CaptureQueriesContext(connection) as queries:
+        assert create_due_digests(now=monday + dt.timedelta(hours=3)).created == 0
+    assert len(queries) == 3
 
 
 def test_it_stores_the_team_rate_and_last_weeks(campaign: Campaign) -> None:
@@ -172,7 +184,10 @@ def test_its_queries_do_not_grow_with_managers(campaign: Campaign) -> None:
     for n in range(20):
         enrolled(ManagerFactory.create(time_zone=("UTC", "Europe/Berlin")[n % 2]), campaign)
     many = count_at(dt.datetime(2026, 12, 14, 9, 0, tzinfo=UTC))
-    assert ManagerDigest.objects.filter(week_of=dt.date(2026, 12, 14)).count() == 22
+    assert (
+        digest_managers()
+        and ManagerDigest.objects.filter(week_of=dt.date(2026, 12, 14)).count() == 22
+    )
     assert many == few
 
 
