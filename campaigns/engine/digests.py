@@ -32,6 +32,7 @@ from campaigns.engine.sql import (
     LEARNER,
     MANAGER,
     fetch_ids,
+    without_jit,
     without_nested_loops,
 )
 from campaigns.models import DigestSettings, Enrollment, ManagerDigest
@@ -180,7 +181,7 @@ def _insert(
         *([adapt(now)] if queue else []),
         day(week - dt.timedelta(days=7)),
     ]
-    with connection.cursor() as cursor, without_nested_loops(cursor):
+    with connection.cursor() as cursor, without_nested_loops(cursor), without_jit(cursor):
         cursor.execute(sql, params)
         return [(int(pk), str(status)) for pk, status in cursor.fetchall()]
 

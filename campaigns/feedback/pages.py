@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods
 
 from campaigns.content import links
 from campaigns.feedback import subscriptions
-from campaigns.models import DigestSettings, ManagerDigest, SurveyResponse
+from campaigns.models import DigestSettings, Enrollment, ManagerDigest, SurveyResponse
 from learners.models import Learner, Manager
 
 
@@ -147,17 +147,19 @@ def check_in(request: HttpRequest, token: str) -> HttpResponse:
     except (signing.BadSignature, KeyError, ManagerDigest.DoesNotExist, Learner.DoesNotExist):
         return _invalid(request)
     name = learner.full_name or learner.email
+    # A report who came back gets no reminders to pause: the page says so.
+    in_campaign = learner.enrollments.filter(status=Enrollment.Status.ACTIVE).exists()
     if request.method == "POST":
         done = subscriptions.check_in_report(digest=digest, learner=learner, now=timezone.now())
         return render(
             request,
             "pages/check-in-done.html",
-            {"name": name, "paused_until": done.paused_until},
+            {"name": name, "paused_until": done.paused_until, "in_campaign": in_campaign},
         )
     return render(
         request,
         "pages/check-in-confirm.html",
-        {"name": name, "days": DigestSettings.current().pause_days},
+        {"name": name, "days": DigestSettings.current().pause_days, "in_campaign": in_campaign},
     )
 
 

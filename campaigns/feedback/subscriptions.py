@@ -120,13 +120,22 @@ def check_in_report(*, digest: ManagerDigest, learner: Learner, now: dt.datetime
     enrollment's ``next_due_at``, and any step send not yet handed to the ESP); nothing is
     dropped. Repeating it from the same digest changes nothing."""
     with transaction.atomic():
-        existing = DigestCheckIn.objects.filter(digest=digest, learner=learner).first()
-        if existing is not None:
-            return existing
         until = now + dt.timedelta(days=DigestSettings.current().pause_days)
-        later = Value(until, output_field=DateTimeField())
         active = Enrollment.objects.filter(learner=learner, status=Enrollment.Status.ACTIVE)
-        enrollment = active.order_by("-enrolled_at").first()
+        # The unique (digest, learner) row first: a second click, even a racing one, finds it
+        # and pauses nothing again.
+        check_in, created = DigestCheckIn.objects.get_or_create(
+            digest=digest,
+            learner=learner,
+            defaults={
+                "enrollment": active.order_by("-enrolled_at").first(),
+                "created_at": now,
+                "paused_until": until,
+            },
+        )
+        if not created:
+            return check_in
+        later = Value(until, output_field=DateTimeField())
         active.filter(next_due_at__isnull=False).update(
             next_due_at=Greatest(F("next_due_at"), later)
         )
@@ -136,13 +145,7 @@ def check_in_report(*, digest: ManagerDigest, learner: Learner, now: dt.datetime
             postponed_reason="manager talked to them",
             enqueued_at=None,
         )
-        return DigestCheckIn.objects.create(
-            digest=digest,
-            learner=learner,
-            enrollment=enrollment,
-            created_at=now,
-            paused_until=until,
-        )
+        return check_in
 
 
 def record_survey_answer(

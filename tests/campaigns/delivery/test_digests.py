@@ -197,6 +197,18 @@ def test_staff_choose_how_long_the_pause_lasts(team: Team, client: Client) -> No
     assert DigestCheckIn.objects.get().paused_until == MONDAY + dt.timedelta(days=3)
 
 
+def test_a_check_in_about_a_report_who_came_back_pauses_nothing(team: Team, client: Client) -> None:
+    run(MONDAY)
+    [message] = digests_to("alex@example.com")
+    path = check_in_path(message, "Sam Rivera")
+    Enrollment.objects.filter(learner=team.sam).update(
+        status=Enrollment.Status.REACTIVATED, reactivated_at=MONDAY
+    )
+    assert "Sam Rivera is back and gets no reminders" in client.get(path).content.decode()
+    assert "Noted: you talked to Sam Rivera." in client.post(path).content.decode()
+    assert DigestCheckIn.objects.get().enrollment is None
+
+
 def test_a_check_in_link_of_another_team_or_forged_is_refused(team: Team, client: Client) -> None:
     run(MONDAY)
     [message] = digests_to("alex@example.com")
