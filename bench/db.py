@@ -17,6 +17,9 @@ DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/bench"
 
 # Tables the engine writes to. Reset between runs on a reused database; the learner data stays.
 CAMPAIGN_TABLES = (
+    "campaigns_digestcheckin",
+    "campaigns_managerdigest",
+    "campaigns_digestsettings",
     "campaigns_surveyresponse",
     "campaigns_send",
     "campaigns_enrollment",

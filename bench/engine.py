@@ -6,6 +6,8 @@ launches the blueprint campaign on the 30–59-days segment and reports, in one 
 
 - the first pass (≈200,000 enrolled, day-0 sends created): time and peak memory;
 - a pass a minute later, with nothing due: time and peak memory;
+- the weekly digest: a pass with every manager's digest due (100,000 managers at a million
+  learners), then a pass a minute later that finds them all made: time and peak memory;
 - delivery: 2 Celery worker processes sending the day-0 sends to a local SMTP sink, emails/s;
 - the bare loop: 2 Celery worker processes sending as many pre-rendered copies of one real
   email, with no database work, to the same sink: the machine's limit. The two take turns
@@ -51,6 +53,7 @@ BROKER_URL = "redis://127.0.0.1:6379/14"
 # The issue's targets.
 FIRST_PASS_SECONDS = 15.0
 IDLE_PASS_SECONDS = 1.0
+DIGEST_PASS_SECONDS = 10.0
 PEAK_MB = 300.0
 DELIVERY_SHARE_OF_BARE = 0.75
 NAIVE_RATIO = 50.0
@@ -520,6 +523,25 @@ def build_report(run: Run) -> Report:
             f"≤ {PEAK_MB:.0f} MB",
             idle["peak_rss_mb"] <= PEAK_MB,
         )
+    digest, digest_idle = r.get("digest_pass"), r.get("digest_idle_pass")
+    if digest:
+        managers = r.get("digest_settings", {}).get("managers", 0)
+        report.add(
+            "digest pass: every manager's weekly digest due",
+            f"{seconds(digest['seconds'])}, {r.get('digests', 0):,} digests for {managers:,} "
+            f"managers (those with a report in the campaign), {digest['peak_rss_mb']:.0f} MB peak",
+            f"≤ {DIGEST_PASS_SECONDS:.0f} s",
+            digest["seconds"] <= DIGEST_PASS_SECONDS,
+        )
+    if digest_idle:
+        report.add(
+            "idle pass after the digests (a minute later, none made again)",
+            f"{seconds(digest_idle['seconds'])}, {digest_idle['result']['digests_created']} "
+            f"digests created, {digest_idle['peak_rss_mb']:.0f} MB peak",
+            f"≤ {IDLE_PASS_SECONDS:.0f} s",
+            digest_idle["seconds"] <= IDLE_PASS_SECONDS
+            and digest_idle["result"]["digests_created"] == 0,
+        )
     delivery: Throughput | None = r.get("delivery")
     bare_result: Throughput | None = r.get("bare")
     if bare_result:
@@ -630,7 +652,7 @@ def plans(run: Run) -> list[str]:
             "",
             stuck.read_text(),
         ]
-    for name in ("first_pass", "idle_pass"):
+    for name in ("first_pass", "idle_pass", "digest_pass", "digest_idle_pass"):
         result = run.results.get(name)
         if not result:
             continue
@@ -674,6 +696,7 @@ def benchmark(run: Run) -> None:
         "idle pass",
         lambda: _pass(run, "idle_pass", run.now + dt.timedelta(minutes=1), explain=args.explain),
     )
+    _digests(run)
     queued = run.results["pass_counts"]["queued"]
     target = min(args.deliver_sample or queued, queued)
     if not target:
@@ -698,6 +721,28 @@ def benchmark(run: Run) -> None:
                 f"bare loop of {size:,} messages{of}",
                 functools.partial(bare, run, target=size, batch_size=batch_size, message=message),
             )
+
+
+def _digests(run: Run) -> None:
+    """The weekly digest: settings that make every manager due two minutes after the first
+    pass, the pass that creates the digests, and a pass a minute later that makes none."""
+
+    def settings() -> None:
+        run.phase("digest_settings", "digest-settings", timeout=120)
+
+    if not run.step("digest settings", settings):
+        return
+    explain = run.args.explain
+    if not run.step(
+        "digest pass",
+        lambda: _pass(run, "digest_pass", run.now + dt.timedelta(minutes=2), explain=explain),
+    ):
+        return
+    run.results["digests"] = db.scalar(run.url, "SELECT count(*) FROM campaigns_managerdigest")
+    run.step(
+        "idle pass after the digests",
+        lambda: _pass(run, "digest_idle_pass", run.now + dt.timedelta(minutes=3), explain=explain),
+    )
 
 
 def _split(total: int, parts: int) -> list[int]:

@@ -27,7 +27,8 @@ from . import db
 # Learners per chunk written to COPY: big enough for few round trips, small enough to keep the
 # generator's memory flat.
 CHUNK = 20_000
-LEARNERS_PER_MANAGER = 25
+# Ten reports each: 100,000 managers at a million learners, the weekly digest's scale.
+LEARNERS_PER_MANAGER = 10
 COURSES = 200
 DAY = 86_400
 HOUR = 3_600
@@ -49,6 +50,12 @@ TIME_ZONES: tuple[tuple[str, int], ...] = (
     ("Asia/Tokyo", 4),
     ("Australia/Sydney", 3),
     ("America/Los_Angeles", 3),
+)
+# Managers' zones for the weekly digest: the learners' zones where it is still the same
+# weekday as in UTC at the benchmark's 15:00 UTC (Tokyo and Sydney are already on Thursday), so
+# one digest pass finds every manager due (bench/engine.py).
+MANAGER_TIME_ZONES: tuple[tuple[str, int], ...] = tuple(
+    (zone, weight) for zone, weight in TIME_ZONES if zone not in ("Asia/Tokyo", "Australia/Sydney")
 )
 ROLES = ("Sales", "Support", "Engineering", "Nursing", "Retail", "Finance", "Operations")
 FIRST_NAMES = ("Ada", "Ben", "Chloé", "Dev", "Emma", "Farid", "Grace", "Hugo", "Ines", "Jonas")
@@ -232,13 +239,14 @@ def load(url: str, *, learners: int, now: dt.datetime, seed: int = 1) -> LoadRes
                 for c in range(1, COURSES + 1)
             ],
         )
+        manager_zones = _weighted(MANAGER_TIME_ZONES)
         _copy_lines(
             cur,
-            "COPY learners_manager (id, email, name, learner_id, nudges_opted_out_at, created_at)"
-            " FROM STDIN",
+            "COPY learners_manager (id, email, name, learner_id, nudges_opted_out_at, "
+            "digests_opted_out_at, time_zone, created_at) FROM STDIN",
             [
                 f"{m}\tmanager{m}@example.com\t{FIRST_NAMES[m % 10]} {LAST_NAMES[m % 8]}"
-                f"\t{NULL}\t{NULL}\t{created}"
+                f"\t{NULL}\t{NULL}\t{NULL}\t{manager_zones[m % len(manager_zones)]}\t{created}"
                 for m in range(1, managers + 1)
             ],
         )

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from campaigns.delivery.awards import push_awards as push_awards_to_lms
 from campaigns.delivery.deliver import deliver
+from campaigns.delivery.digests import deliver_digests
 from campaigns.delivery.record import reconcile_stale
 from campaigns.engine.run import run_pass as run_engine_pass
 from campaigns.feedback import apply as feedback
@@ -35,6 +36,16 @@ def enqueue_delivery(send_ids: Sequence[int]) -> int:
     return tasks
 
 
+def enqueue_digest_delivery(digest_ids: Sequence[int]) -> int:
+    """Hand weekly digest ids to delivery tasks in chunks; returns how many tasks were sent."""
+    size = max(int(settings.DELIVERY_BATCH_SIZE), 1)
+    tasks = 0
+    for start in range(0, len(digest_ids), size):
+        deliver_team_digests.delay(list(digest_ids[start : start + size]))
+        tasks += 1
+    return tasks
+
+
 @shared_task(name="campaigns.tasks.run_pass")
 def run_pass() -> dict[str, int | bool]:
     """The periodic evaluation pass (scheduled by the "Evaluate campaigns" PeriodicTask).
@@ -45,7 +56,10 @@ def run_pass() -> dict[str, int | bool]:
     feedback.apply_pending(now=now)
     unconfirmed = reconcile_stale(now=now)
     result = run_engine_pass(
-        now=now, hand_over=enqueue_delivery, hand_over_awards=enqueue_award_pushes
+        now=now,
+        hand_over=enqueue_delivery,
+        hand_over_awards=enqueue_award_pushes,
+        hand_over_digests=enqueue_digest_delivery,
     )
     return {**asdict(result), "unconfirmed": unconfirmed}
 
@@ -81,6 +95,18 @@ def push_awards(push_ids: list[int]) -> dict[str, int]:
     """Push a chunk of awards to the LMS; retries of the LMS's refusals live in the rows
     (``next_attempt_at``), and the pass hands over whatever is due or was left in flight."""
     return asdict(push_awards_to_lms(push_ids=push_ids, now=timezone.now()))
+
+
+@shared_task(
+    name="campaigns.tasks.deliver_team_digests",
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=8,
+)
+def deliver_team_digests(digest_ids: list[int]) -> dict[str, int]:
+    """Deliver a chunk of queued weekly digests; rows another worker holds are left alone."""
+    return asdict(deliver_digests(digest_ids=digest_ids, now=timezone.now()))
 
 
 @shared_task(

@@ -14,4 +14,6 @@ urlpatterns = [
     path("twilio/inbound/", twilio.inbound, name="twilio_inbound"),
     path("p/<str:token>/", views.preferences, name="preferences"),
     path("mp/<str:token>/", views.manager_preferences, name="manager_preferences"),
+    path("d/<str:token>/", views.digest_optout, name="digest_optout"),
+    path("t/<str:token>/", views.check_in, name="check_in"),
 ]

@@ -1,13 +1,13 @@
 """Whether a learner or a manager may be contacted: the one module that writes it.
 
-Unsubscribing, suppression (hard bounce, complaint), sunset, a manager's opt-out of nudges,
-a learner's opt-out of text messages and the choices of the preference centre (pausing, a
-personal weekly cap, channels, a manager's pause) are written here and nowhere else, so their
-rules hold everywhere: the first moment is kept (a repeat changes nothing), and none of them is
-ever cleared by an import or an API call. Every change a person makes is recorded as a
-:class:`~learners.models.PreferenceChange` (what, when, from where) for their timeline. What a
-campaign does about it (ending enrollments,
-skipping pending sends) is the caller's business.
+Unsubscribing, suppression (hard bounce, complaint), sunset, a manager's opt-out of nudges or
+of the weekly digest, a learner's opt-out of text messages and the choices of the preference
+centre (pausing, a personal weekly cap, channels, a manager's pause) are written here and
+nowhere else, so their rules hold everywhere: the first moment is kept (a repeat changes
+nothing), and none of them is ever cleared by an import or an API call. Every change a person
+makes in the preference centre is recorded as a :class:`~learners.models.PreferenceChange`
+(what, when, from where) for their timeline. What a campaign does about it (ending
+enrollments, skipping pending sends) is the caller's business.
 
 Every function is set-based (ids, a list or a queryset of them, or one value per id) and
 returns how many rows changed. Lifting a suppression, which staff do with a reason, is the one
@@ -212,6 +212,13 @@ def resume_managers(*, manager_ids: Ids, now: dt.datetime, source: str) -> int:
     count = Manager.objects.filter(pk__in=changed).update(messages_paused_until=None)
     _record(change=Change.Change.MANAGER_RESUMED, source=source, now=now, manager_ids=changed)
     return count
+
+
+def opt_out_manager_digests(*, manager_ids: Ids, now: dt.datetime) -> int:
+    """The managers want no more weekly team digests; nudges are a list of their own."""
+    return Manager.objects.filter(
+        pk__in=_ids(manager_ids), digests_opted_out_at__isnull=True
+    ).update(digests_opted_out_at=now)
 
 
 def suppress_learners_at(*, moments: Mapping[int, tuple[dt.datetime, str]]) -> int:

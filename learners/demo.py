@@ -249,7 +249,14 @@ def _ensure_managers(population: list[tuple[DemoLearner, str, str]]) -> int:
     """The population's managers, created where missing (some are learners too)."""
     wanted = {email: name for _, email, name in population}
     known = set(_manager_pks(wanted))
-    new_managers = [Manager(email=e, name=n) for e, n in wanted.items() if e not in known]
+    leads = {spec.email: spec.time_zone for spec, _, _ in population if spec.is_manager}
+    roles = sorted(TEAMS)
+    heads = {head_of(r)[0]: ZONES[i % len(ZONES)][0] for i, r in enumerate(roles)}
+    new_managers = [
+        Manager(email=e, name=n, time_zone=leads.get(e) or heads.get(e, ""))
+        for e, n in wanted.items()
+        if e not in known
+    ]
     Manager.objects.bulk_create(new_managers, batch_size=1000)
     link_managers_to_learners()
     return len(new_managers)

@@ -61,6 +61,18 @@ class Manager(models.Model):
     slack_not_found_at = models.DateTimeField("not on Slack since", null=True, blank=True)
     # Every message to the manager (nudges, hand-offs, and any later kind) waits until then.
     messages_paused_until = models.DateTimeField(null=True, blank=True)
+    # The weekly team digest has an opt-out of its own; opting out of nudges stops it too.
+    digests_opted_out_at = models.DateTimeField(null=True, blank=True)
+    # Blank: the MANAGER_DEFAULT_TIME_ZONE setting. The digest goes out at the staff-chosen
+    # hour in this zone.
+    time_zone = models.CharField(
+        max_length=64,
+        blank=True,
+        validators=[validate_time_zone],
+        help_text=(
+            "IANA time zone for the weekly digest, e.g. America/New_York; blank uses the default."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -327,6 +327,15 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
+# The time zone of a manager whose own is not known, for the weekly team digest.
+MANAGER_DEFAULT_TIME_ZONE = env_str("MANAGER_DEFAULT_TIME_ZONE", TIME_ZONE)
+try:
+    zoneinfo.ZoneInfo(MANAGER_DEFAULT_TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"MANAGER_DEFAULT_TIME_ZONE {MANAGER_DEFAULT_TIME_ZONE!r} is not an IANA time zone"
+    ) from None
+
 # How many send ids one delivery task carries: one task per send costs more than the send.
 DELIVERY_BATCH_SIZE = env_int("DELIVERY_BATCH_SIZE", 200)
 # Delivery records outcomes every this many emails: a worker killed mid-batch leaves at most

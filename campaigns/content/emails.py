@@ -1,5 +1,5 @@
 """Every email the product sends is built here: campaign steps (learner and manager copies),
-welcome-back milestones, manager hand-offs, and staff test sends.
+welcome-back milestones, manager hand-offs, the weekly team digest, and staff test sends.
 
 Staff-written parts (subject, preheader, body, manager script) go through the locked-down
 engine in :mod:`campaigns.content.templating` over a flat dict of plain values; the layout
@@ -10,19 +10,32 @@ around them (button, footer, unsubscribe, postal address) is the project's own t
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from email.utils import formataddr
+from email.utils import formataddr, parseaddr
 from typing import Any
 from urllib.parse import quote
 
 from anymail.message import AnymailMessage
 from django.conf import settings
-from django.template.loader import render_to_string
+from django.template.loader import get_template, render_to_string
 from django.utils.safestring import mark_safe
 
 from campaigns.content import links, templating, wording
-from campaigns.models import Audience, Campaign, CtaTarget, Incentive, Send, Step, Variant
+from campaigns.models import (
+    Audience,
+    Campaign,
+    CtaTarget,
+    DigestSettings,
+    Enrollment,
+    Incentive,
+    ManagerDigest,
+    Send,
+    Step,
+    Variant,
+)
 from learners.models import Course, CourseProgress, Learner, Manager
 
 PREVIEW_LINK = links.absolute("/u/preview/")
@@ -454,4 +467,155 @@ def render_preview(
         send=None,
         utm_content=utm_content_for(step, variant, Send.Kind.STEP),
         to=to or (manager.email if audience == Audience.MANAGER and manager else learner.email),
+    )
+
+
+@dataclass(frozen=True)
+class DigestReport:
+    """One report in a manager's digest: their enrollment (learner, course and campaign
+    loaded), where they are in the course, and what the campaign has sent them."""
+
+    enrollment: Enrollment
+    progress: CourseProgress | None
+    sent: int
+    last_sent_at: dt.datetime | None
+
+
+@functools.lru_cache(maxsize=8)
+def _project_template(name: str) -> str:
+    """The source of one of the project's email templates, for the locked engine."""
+    return str(get_template(name).template.source)  # type: ignore[attr-defined]
+
+
+def _day(moment: dt.datetime, tz_name: str) -> str:
+    local = moment.astimezone(zoneinfo.ZoneInfo(tz_name))
+    return f"{local:%A} {local.day} {local:%B}"
+
+
+def _team_change(rate: float | None, previous: float | None) -> str:
+    if rate is None or previous is None:
+        return ""
+    points = round(rate - previous)
+    if points == 0:
+        return "no change since last week"
+    word = "up" if points > 0 else "down"
+    return f"{word} {abs(points)} point{'s' if abs(points) != 1 else ''} since last week"
+
+
+def _digest_row(
+    report: DigestReport, *, digest: ManagerDigest, zone: str, now: dt.datetime
+) -> dict[str, str | int]:
+    enrollment, progress = report.enrollment, report.progress
+    learner, course = enrollment.learner, enrollment.course
+    returned = enrollment.status == Enrollment.Status.REACTIVATED
+    context = template_context(
+        learner=learner,
+        manager=digest.manager,
+        course=course,
+        progress=progress,
+        campaign=enrollment.campaign,
+        incentive=None,
+        now=now,
+    )
+    script = wording.RETURNED_SCRIPT if returned else wording.HANDOFF_SCRIPT
+    mailto = destination(
+        content=Content(
+            subject="",
+            preheader="",
+            body="",
+            cta_label="",
+            cta_target="mailto",
+            manager_script=script,
+        ),
+        context=context,
+        learner=learner,
+        course=course,
+        progress=progress,
+        survey_link=PREVIEW_LINK,
+    )
+    if returned and enrollment.reactivated_at is not None:
+        status = f"came back on {_day(enrollment.reactivated_at, zone)}"
+    else:
+        status = f"in {enrollment.campaign.name}"
+    inactive: str | int = "no activity yet"
+    if learner.last_active_at is not None:
+        inactive = max((now - learner.last_active_at).days, 0)
+    sent = "nothing yet"
+    if report.sent and report.last_sent_at is not None:
+        emails = "1 email" if report.sent == 1 else f"{report.sent} emails"
+        sent = f"{emails}, the last on {_day(report.last_sent_at, zone)}"
+    return {
+        "name": str(context["full_name"]),
+        "status": status,
+        "course": course.title if course else "not known",
+        # No module completed yet: they paused at the start; no progress row: not known.
+        "paused_at": (progress.last_module or "the start") if progress else "not known",
+        "days_inactive": inactive,
+        "percent": round(progress.percent_complete) if progress else 0,
+        "sent": sent,
+        "mailto": mailto,
+        "check_in_url": links.check_in_url(digest_id=digest.pk, learner_id=learner.pk),
+    }
+
+
+def render_digest(
+    *,
+    digest: ManagerDigest,
+    reports: Sequence[DigestReport],
+    config: DigestSettings,
+    now: dt.datetime,
+) -> RenderedEmail:
+    """The weekly team digest to one manager: the team's completion rate and its change since
+    last week above a table of their reports, each with a ready-to-send note (the one-line
+    script) and "I've talked to them". Rendered by the locked engine from the project's
+    templates ``emails/digest-subject.txt``, ``-body.txt`` and ``-body.html``; learners' names
+    are escaped in the HTML part and line breaks stripped from the subject."""
+    manager = digest.manager
+    zone = manager.time_zone or settings.MANAGER_DEFAULT_TIME_ZONE
+    rows = [_digest_row(report, digest=digest, zone=zone, now=now) for report in reports]
+    returned = sum(1 for r in reports if r.enrollment.status == Enrollment.Status.REACTIVATED)
+    rate = digest.team_completion_rate
+    opt_out = links.digest_optout_url(manager_id=manager.pk)
+    values: dict[str, str | int] = {
+        "manager_first_name": manager.name.split(" ")[0] if manager.name else "",
+        "report_count": len(rows) - returned,
+        "returned_count": returned,
+        "team_rate": f"{round(rate)}%" if rate is not None else "not known yet",
+        "team_change": _team_change(rate, digest.previous_completion_rate),
+        "pause_days": config.pause_days,
+        "sender_name": config.from_name or "The Learning Team",
+        "postal_address": config.postal_address,
+        "unsubscribe_url": opt_out,
+    }
+    subject = templating.render_subject(_project_template("emails/digest-subject.txt"), values)
+    values["subject"] = subject
+    text = templating.render_with_rows(
+        _project_template("emails/digest-body.txt"), values, rows, html=False
+    )
+    html_values = {**values, "postal_address": ", ".join(config.postal_address.splitlines())}
+    html = templating.render_with_rows(
+        _project_template("emails/digest-body.html"), html_values, rows, html=True
+    )
+    headers = {
+        "List-Unsubscribe": f"<{opt_out}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Message-ID": f"<digest-{digest.pk}@{_message_domain()}>",
+    }
+    if settings.UNSUBSCRIBE_MAILTO:
+        headers["List-Unsubscribe"] += f", <mailto:{settings.UNSUBSCRIBE_MAILTO}>"
+    _, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    return RenderedEmail(
+        subject=subject,
+        preheader="",
+        text=text.strip() + "\n",
+        html=html,
+        from_email=formataddr((config.from_name, address))
+        if config.from_name
+        else (settings.DEFAULT_FROM_EMAIL),
+        to=digest.to_email,
+        reply_to=[],
+        headers=headers,
+        destination_url="",
+        metadata={"digest_id": str(digest.pk)},
+        tags=["digest"],
     )

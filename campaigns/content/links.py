@@ -1,5 +1,5 @@
-"""Signed, purpose-bound links: click tracking, unsubscribe, survey, manager opt-out and the
-learner's and manager's preference centres.
+"""Signed, purpose-bound links: click tracking, unsubscribe, survey, manager opt-out, the
+learner's and manager's preference centres, digest opt-out and "I've talked to them".
 
 Each purpose has its own salt, so a token made for one cannot be used for another. A click token
 names a send, and the redirect goes only to the destination stored on that send: there is no
@@ -22,6 +22,8 @@ SALT_SURVEY = "campaigns.content.links.survey"
 SALT_MANAGER_OPTOUT = "campaigns.content.links.manager-optout"
 SALT_PREFERENCES = "campaigns.content.links.preferences"
 SALT_MANAGER_PREFERENCES = "campaigns.content.links.manager-preferences"
+SALT_DIGEST_OPTOUT = "campaigns.content.links.digest-optout"
+SALT_CHECK_IN = "campaigns.content.links.check-in"
 
 
 def make_token(value: dict[str, int], *, salt: str) -> str:
@@ -91,6 +93,18 @@ def manager_preferences_url(*, manager_id: int) -> str:
     """The manager's preferences: pause their messages, or stop them."""
     token = make_token({"m": manager_id}, salt=SALT_MANAGER_PREFERENCES)
     return _url("campaigns:manager_preferences", token)
+
+
+def digest_optout_url(*, manager_id: int) -> str:
+    token = make_token({"m": manager_id}, salt=SALT_DIGEST_OPTOUT)
+    return _url("campaigns:digest_optout", token)
+
+
+def check_in_url(*, digest_id: int, learner_id: int) -> str:
+    """The manager's "I've talked to them" about one report, from one digest: it names the
+    digest, so only the manager it was sent to can pause that report's reminders."""
+    token = make_token({"d": digest_id, "l": learner_id}, salt=SALT_CHECK_IN)
+    return _url("campaigns:check_in", token)
 
 
 def with_utm(url: str, *, source: str, campaign: str, content: str) -> str:

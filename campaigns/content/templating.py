@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import functools
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -55,6 +55,7 @@ __all__ = [
     "render_html",
     "render_subject",
     "render_text",
+    "render_with_rows",
     "validate_template",
 ]
 
@@ -316,15 +317,37 @@ class Values:
     email renders five or more: subject, preheader, script, text and HTML body)."""
 
     def __init__(self, values: Mapping[str, object]) -> None:
-        flat: dict[str, str | int | float] = {}
-        for key, value in values.items():
-            if value is None:
-                flat[key] = ""
-            elif isinstance(value, str | int | float) and not isinstance(value, bool):
-                flat[key] = value
-            else:
-                raise TypeError(f"template context value {key!r} must be plain text or a number")
-        self.plain = Context(flat, autoescape=False)
+        self.flat = _plain(values)
+        self.plain = Context(self.flat, autoescape=False)
+
+
+def _plain(values: Mapping[str, object]) -> dict[str, str | int | float]:
+    flat: dict[str, str | int | float] = {}
+    for key, value in values.items():
+        if value is None:
+            flat[key] = ""
+        elif isinstance(value, str | int | float) and not isinstance(value, bool):
+            flat[key] = value
+        else:
+            raise TypeError(f"template context value {key!r} must be plain text or a number")
+    return flat
+
+
+def render_with_rows(
+    source: str,
+    values: Mapping[str, object] | Values,
+    rows: Sequence[Mapping[str, object]],
+    *,
+    html: bool,
+) -> str:
+    """A template that repeats over ``rows`` (``{% for row in rows %}``): the digest's table.
+
+    The same locked engine and limits as staff copy; each row is a flat dict of plain values
+    like the message's own. With ``html`` every value is HTML-escaped, names and links alike.
+    """
+    flat = values.flat if isinstance(values, Values) else _plain(values)
+    context = Context({**flat, "rows": [_plain(row) for row in rows]}, autoescape=html)
+    return render_limits.bounded_render(_compile(source), context).strip()
 
 
 def _context(values: Mapping[str, object] | Values) -> Context:

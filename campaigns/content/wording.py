@@ -67,3 +67,12 @@ HANDOFF_SCRIPT = (
 )
 # The subject of the manager's ready-to-send email when the course is not known.
 MANAGER_NOTE_SUBJECT = "Your learning"
+
+# The digest's ready-to-send note to a report who came back this week.
+RETURNED_SCRIPT = (
+    "Hi "
+    + if_known(KNOWN_FIRST_NAME, "{{ first_name }}", "{{ full_name }}")
+    + ", great to see you back in "
+    + if_known(KNOWN_COURSE, "{{ course_title }}", "your learning")
+    + ". Anything I can do to help you finish it by {{ finish_by }}?"
+)

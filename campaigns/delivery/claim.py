@@ -18,7 +18,16 @@ from django.db.models import Q, QuerySet
 from campaigns.content import chat, emails, sms
 from campaigns.delivery.outcomes import DeliveryResult, describe
 from campaigns.engine import windows
-from campaigns.models import Audience, Campaign, Channel, Enrollment, Send, Step, Variant
+from campaigns.models import (
+    Audience,
+    Campaign,
+    Channel,
+    Enrollment,
+    ManagerDigest,
+    Send,
+    Step,
+    Variant,
+)
 from campaigns.models.outbox import MANAGER_PAUSED_REASON, PAUSED_REASON
 from learners.models import CourseProgress
 from reengagement.rows import update_rows
@@ -107,11 +116,17 @@ def claimable(now: dt.datetime) -> QuerySet[Send]:
     )
 
 
+# What delivery carries through mark, transmit and record: a send, or a weekly digest (its own
+# outbox with the same lifecycle columns and status values).
+Outbox = Send | ManagerDigest
+
+
 @dataclass
 class Claimed:
-    """A send this worker may hand over, with its message for its channel."""
+    """A send (or a weekly digest) this worker may hand over, with its message for its
+    channel."""
 
-    send: Send
+    send: Outbox
     message: AnymailMessage | None = None
     slack: chat.SlackMessage | None = None
     teams: dict[str, Any] | None = None
@@ -119,6 +134,13 @@ class Claimed:
     # Set by a channel whose provider said "not before" (Slack's Retry-After): the retry
     # waits that long instead of the usual back-off.
     retry_after: dt.timedelta | None = None
+
+    @property
+    def step_send(self) -> Send:
+        """The send, where only a send can be: a digest is an email, never on another channel
+        nor falling back from one."""
+        assert isinstance(self.send, Send)
+        return self.send
 
 
 def _fallback_reason(send: Send) -> str:
@@ -151,7 +173,7 @@ def build(send: Send, rendered: emails.RenderedEmail) -> Claimed:
 _HEADER_BREAKS = ("\r", "\n")
 
 
-def _header_problem(message: AnymailMessage) -> str:
+def header_problem(message: AnymailMessage) -> str:
     """Why ``message`` cannot be built ("" if it can): a header value with a line break."""
     values = {
         "Subject": message.subject,
@@ -228,7 +250,7 @@ def _sort(sends: list[Send], now: dt.datetime) -> _Sorted:
             logger.exception("send %s could not be rendered", send.pk)
             out.failures[f"could not be rendered: {describe(exc)}"].append(send.pk)
             continue
-        problem = _header_problem(claimed.message) if claimed.message is not None else ""
+        problem = header_problem(claimed.message) if claimed.message is not None else ""
         if problem:
             out.failures[problem].append(send.pk)
             continue
@@ -293,16 +315,23 @@ def claim(send_ids: Sequence[int], now: dt.datetime, result: DeliveryResult) -> 
     return sorted_.ready
 
 
+MARKED_FIELDS = ["status", "claimed_at", "attempts", "subject", "message_id"]
+
+
 def mark_sending(claimed: Sequence[Claimed], now: dt.datetime) -> list[Claimed]:
-    """Mark these sends ``sending`` (compare-and-set on ``queued``) and return only those this
-    worker now owns: a row another worker took meanwhile is not sent twice."""
+    """Mark these sends (or digests, all of one kind) ``sending`` (compare-and-set on
+    ``queued``) and return only those this worker now owns: a row another worker took
+    meanwhile is not sent twice."""
+    if not claimed:
+        return []
     for item in claimed:
         item.send.status = Send.Status.SENDING
         item.send.claimed_at = now
         item.send.attempts += 1
+    fields = MARKED_FIELDS
+    if isinstance(claimed[0].send, Send):
+        fields = [*MARKED_FIELDS, "destination_url"]
     owned = update_rows(
-        [item.send for item in claimed],
-        ["status", "claimed_at", "attempts", "subject", "destination_url", "message_id"],
-        only_if_status=(Send.Status.QUEUED,),
+        [item.send for item in claimed], fields, only_if_status=(Send.Status.QUEUED,)
     )
     return [item for item in claimed if item.send.pk in owned]

@@ -39,7 +39,7 @@ from campaigns.delivery.claim import Claimed, claim, claimable, mark_sending
 from campaigns.delivery.outcomes import DeliveryResult
 from campaigns.delivery.record import put_back, record
 from campaigns.delivery.transmit import NOT_ATTEMPTED, NOT_ATTEMPTED_RATE_LIMITED, ErrorStreak
-from campaigns.models import Channel
+from campaigns.models import Channel, Send
 
 logger = logging.getLogger(__name__)
 
@@ -57,9 +57,20 @@ def deliver(*, send_ids: Sequence[int], now: dt.datetime) -> DeliveryResult:
     happened, and again until the batch is done. Rows another worker holds are left to it."""
     result = DeliveryResult()
     claimed = claim(send_ids, now, result)
+    if claimed:
+        deliver_claimed(claimed, now=now, result=result)
+    return result
+
+
+def deliver_claimed(claimed: list[Claimed], *, now: dt.datetime, result: DeliveryResult) -> None:
+    """Hand claimed messages (sends, or digests: one kind per call) to their providers, per
+    channel over one session, a slice at a time: mark ``sending``, send, record. The weekly
+    digest's delivery uses this too, so both have the same exactly-once steps."""
     by_channel: dict[str, list[Claimed]] = {}
     for item in claimed:
-        by_channel.setdefault(item.send.channel, []).append(item)
+        # A digest is an email.
+        channel = item.send.channel if isinstance(item.send, Send) else Channel.EMAIL
+        by_channel.setdefault(channel, []).append(item)
     for channel, items in by_channel.items():
         try:
             with SESSIONS[channel](now) as send:
@@ -68,7 +79,6 @@ def deliver(*, send_ids: Sequence[int], now: dt.datetime) -> DeliveryResult:
             # Nothing reached the provider: every message may be tried again later.
             logger.warning("%s unavailable: %s", channel, exc)
             put_back(items, now=now, reason=str(exc), result=result)
-    return result
 
 
 def _hand_over(

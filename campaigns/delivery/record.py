@@ -17,7 +17,7 @@ from campaigns.delivery.outcomes import (
     Outcome,
     backoff,
 )
-from campaigns.models import Channel, Send
+from campaigns.models import Channel, ManagerDigest, Send
 from reengagement.rows import update_rows
 
 # A send left "sending" this long belongs to a worker that died mid-call.
@@ -33,6 +33,7 @@ def record(
         send = item.send
         if outcome is Outcome.FALLBACK:
             # Nothing was handed over: queued again on the email channel, no attempt counted.
+            send = item.step_send
             send.status, send.channel, send.to_address = Send.Status.QUEUED, Channel.EMAIL, ""
             send.due_at, send.enqueued_at, send.attempts = now, None, send.attempts - 1
             send.postponed_reason = f"by email: {detail}"[:200]
@@ -42,6 +43,7 @@ def record(
             send.last_error = ""
             sent.append(send)
         elif outcome is Outcome.TRANSIENT and item.retry_after is not None:
+            send = item.step_send
             _hold(send, now=now, wait=item.retry_after, reason=detail)
             held.append(send)
         elif outcome is Outcome.TRANSIENT and send.attempts < MAX_ATTEMPTS:
@@ -127,7 +129,7 @@ def put_back(
     queued = (Send.Status.QUEUED,)
     if wait is not None:
         for item in claimed:
-            _hold(item.send, now=now, wait=wait, reason=reason)
+            _hold(item.step_send, now=now, wait=wait, reason=reason)
         result.retried += len(
             update_rows([c.send for c in claimed], HELD_FIELDS, only_if_status=queued)
         )
@@ -142,11 +144,17 @@ def put_back(
 def reconcile_stale(*, now: dt.datetime, older_than: dt.timedelta = STALE_SENDING_AFTER) -> int:
     """Mark sends left ``sending`` for longer than ``older_than`` as ``unconfirmed``: their
     worker died during the ESP call, so the message may or may not be out. They are not sent
-    again; an ESP delivery event can still confirm them (:func:`confirm_sent`)."""
-    return Send.objects.filter(status=Send.Status.SENDING, claimed_at__lt=now - older_than).update(
-        status=Send.Status.UNCONFIRMED,
-        last_error="the worker stopped during the ESP call; not resent automatically",
-    )
+    again; an ESP delivery event can still confirm them (:func:`confirm_sent`). Weekly
+    digests left ``sending`` are reconciled the same way."""
+    stale = 0
+    for model in (Send, ManagerDigest):
+        stale += model.objects.filter(
+            status=Send.Status.SENDING, claimed_at__lt=now - older_than
+        ).update(
+            status=Send.Status.UNCONFIRMED,
+            last_error="the worker stopped during the ESP call; not resent automatically",
+        )
+    return stale
 
 
 def confirm_sent(*, send_ids: Sequence[int], now: dt.datetime, esp_message_id: str = "") -> int:

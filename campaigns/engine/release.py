@@ -27,7 +27,7 @@ from django.db.models.functions import Coalesce, Greatest, Least, RowNumber
 from campaigns.engine import windows
 from campaigns.engine.results import ReleaseResult
 from campaigns.engine.sql import SEND, fetch_ids
-from campaigns.models import Audience, Campaign, Channel, Send
+from campaigns.models import Audience, Campaign, Channel, ManagerDigest, Send
 from campaigns.models.outbox import EMAIL_OFF_REASON, MANAGER_PAUSED_REASON, PAUSED_REASON
 from learners.models import ChannelPreference, ContactChannel
 
@@ -134,25 +134,32 @@ def release_due_sends(*, now: dt.datetime, hand_over: bool = False) -> ReleaseRe
 
 def _postpone_over_cap(candidates: Any, *, now: dt.datetime) -> int:
     """Postpone learner step sends whose learner already has ``weekly_cap`` emails (or their
-    own lower cap) out or on their way in the last 7 days (any campaign) until the oldest of
-    those leaves the window."""
+    own lower cap) out or on their way in the last 7 days (any campaign, and weekly digests to
+    a manager who is that learner) until the oldest of those leaves the window."""
     counted = Send.objects.filter(
         learner_id=OuterRef("learner_id"),
         audience=Audience.LEARNER,
         status__in=IN_FLIGHT_OR_SENT,
     ).annotate(at=Coalesce("sent_at", "claimed_at", "due_at"))
     counted = counted.filter(at__gt=now - CAP_WINDOW)
-    recent = Subquery(
-        counted.order_by().values("learner_id").annotate(n=Count("pk")).values("n")[:1],
-        output_field=IntegerField(),
+    digests = ManagerDigest.objects.filter(
+        manager__learner_id=OuterRef("learner_id"), status__in=IN_FLIGHT_OR_SENT
+    ).annotate(at=Coalesce("sent_at", "claimed_at", "due_at"))
+    digests = digests.filter(at__gt=now - CAP_WINDOW)
+
+    def per_learner(rows: Any, key: str, value: Any, field: Any) -> Subquery:
+        grouped = rows.order_by().values(key).annotate(v=value).values("v")[:1]
+        return Subquery(grouped, output_field=field)
+
+    sends_recent = Coalesce(per_learner(counted, "learner_id", Count("pk"), IntegerField()), 0)
+    digests_recent = Coalesce(
+        per_learner(digests, "manager__learner_id", Count("pk"), IntegerField()), 0
     )
-    oldest = Subquery(
-        counted.order_by().values("learner_id").annotate(first=Min("at")).values("first")[:1],
-        output_field=DateTimeField(),
-    )
-    over = candidates.filter(audience=Audience.LEARNER, kind=Send.Kind.STEP).alias(
-        recent=Coalesce(recent, 0)
-    )
+    recent = sends_recent + digests_recent
+    first_send = per_learner(counted, "learner_id", Min("at"), DateTimeField())
+    first_digest = per_learner(digests, "manager__learner_id", Min("at"), DateTimeField())
+    oldest = Least(Coalesce(first_send, first_digest), Coalesce(first_digest, first_send))
+    over = candidates.filter(audience=Audience.LEARNER, kind=Send.Kind.STEP).alias(recent=recent)
     # The campaign's cap, or the learner's own when it is lower.
     cap = Least(
         F("campaign__weekly_cap"), Coalesce(F("learner__weekly_cap"), F("campaign__weekly_cap"))

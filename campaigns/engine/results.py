@@ -20,6 +20,7 @@ class PassResult:
     # Incentives awarded to learners who came back, and discount codes given to awards.
     awarded: int = 0
     codes_given: int = 0
+    digests_created: int = 0
     skipped_locked: bool = False
     # Campaigns whose part of the pass failed and was rolled back (see PassLock.last_errors).
     failed_campaigns: int = 0

@@ -23,12 +23,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from campaigns.engine import awards, planner_stats
+from campaigns.engine.digests import create_due_digests, hand_over_stale_digests
 from campaigns.engine.enroll import enroll_segment_members
 from campaigns.engine.exits import end_reactivated, sunset_finished
 from campaigns.engine.release import hand_over_stale, release_due_sends
 from campaigns.engine.results import PassResult
 from campaigns.engine.sends import create_due_sends
-from campaigns.models import Campaign, Enrollment, PassLock, Send
+from campaigns.models import Campaign, Enrollment, ManagerDigest, PassLock, Send
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ def run_pass(
     now: dt.datetime,
     hand_over: HandOver | None = None,
     hand_over_awards: HandOver | None = None,
+    hand_over_digests: HandOver | None = None,
 ) -> PassResult:
     """One evaluation pass at ``now``, for each active campaign in priority order: end the
     enrollments of learners who came back, sunset those who finished, enroll new segment
@@ -61,7 +63,9 @@ def run_pass(
     are given to it once the pass commits; the engine itself never sends and never talks to the
     broker. Awards of learners who came back get their discount codes and, where awards are
     pushed to the LMS, an outbox row; ``hand_over_awards`` is given the ids of the pushes due
-    (new ones, retries, and ones a dead worker left) once the pass commits. A pass that wrote
+    (new ones, retries, and ones a dead worker left) once the pass commits. The weekly team
+    digests that are due are created after the campaigns (in a savepoint of their own) and
+    their ids given to ``hand_over_digests``. A pass that wrote
     a large share of a table first refreshes its planner statistics
     (:mod:`campaigns.engine.planner_stats`).
     """
@@ -87,6 +91,15 @@ def run_pass(
             except Exception as exc:
                 logger.exception("pass at %s: campaign %s failed", now.isoformat(), campaign.slug)
                 errors.append(f"{campaign.slug}: {type(exc).__name__}: {exc}"[:1000])
+        digest_ids: list[int] = []
+        try:
+            with transaction.atomic():
+                digests = create_due_digests(now=now, queue=hand_over_digests is not None)
+            result.digests_created = digests.created
+            digest_ids = digests.digest_ids
+        except Exception as exc:
+            logger.exception("pass at %s: digests failed", now.isoformat())
+            errors.append(f"digests: {type(exc).__name__}: {exc}"[:1000])
         result.codes_given = awards.assign_codes(now=now)
         awards.queue_pushes(now=now)
         if hand_over_awards is not None:
@@ -101,11 +114,16 @@ def run_pass(
         written = {
             Enrollment: result.enrolled + result.reactivated + result.sunset,
             Send: result.sends_created + released.queued + released.postponed + result.skipped,
+            ManagerDigest: result.digests_created,
         }
         transaction.on_commit(lambda: planner_stats.refresh_after_bulk_write(written), robust=True)
         if hand_over is not None:
             ready = fresh_ids + released.send_ids + hand_over_stale(now=now)
             transaction.on_commit(lambda: hand_over(ready))
+        if hand_over_digests is not None:
+            ready_digests = digest_ids + hand_over_stale_digests(now=now)
+            if ready_digests:
+                transaction.on_commit(lambda: hand_over_digests(ready_digests))
         PassLock.objects.filter(pk=lock.pk).update(
             last_started_at=now,
             last_finished_at=now,

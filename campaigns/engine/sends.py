@@ -23,6 +23,7 @@ from campaigns.engine.release import (
 )
 from campaigns.engine.results import SendBatch
 from campaigns.engine.sql import (
+    DIGEST,
     ENROLLMENT,
     LEARNER,
     MANAGER,
@@ -267,16 +268,24 @@ def _cap_join(cap: int | None, *, now: dt.datetime) -> tuple[str, list[Any]]:
     """
     if cap is None:
         return "", []
+    # A weekly digest to a manager who is a learner too counts toward their cap.
     sql = f"""
         LEFT JOIN (
-            SELECT learner_id, COUNT(*) AS sent FROM {SEND}
-            WHERE audience = %s AND status IN (%s, %s, %s, %s)
-              AND COALESCE(sent_at, claimed_at, due_at) > %s
+            SELECT learner_id, COUNT(*) AS sent FROM (
+                SELECT learner_id FROM {SEND}
+                WHERE audience = %s AND status IN (%s, %s, %s, %s)
+                  AND COALESCE(sent_at, claimed_at, due_at) > %s
+                UNION ALL
+                SELECT dm.learner_id FROM {DIGEST} d JOIN {MANAGER} dm ON dm.id = d.manager_id
+                WHERE dm.learner_id IS NOT NULL AND d.status IN (%s, %s, %s, %s)
+                  AND COALESCE(d.sent_at, d.claimed_at, d.due_at) > %s
+            ) recent
             GROUP BY learner_id
         ) capped ON capped.learner_id = e.learner_id
     """  # noqa: S608
     adapt = connection.ops.adapt_datetimefield_value
-    return sql, [Audience.LEARNER, *IN_FLIGHT_OR_SENT, adapt(now - CAP_WINDOW)]
+    since = adapt(now - CAP_WINDOW)
+    return sql, [Audience.LEARNER, *IN_FLIGHT_OR_SENT, since, *IN_FLIGHT_OR_SENT, since]
 
 
 def _audiences(audience: str) -> list[str]:

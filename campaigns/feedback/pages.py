@@ -19,7 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from campaigns.content import links
 from campaigns.feedback import subscriptions
-from campaigns.models import SurveyReason
+from campaigns.models import DigestSettings, Enrollment, ManagerDigest, SurveyReason
 from learners.models import ContactChannel, Learner, Manager
 
 
@@ -113,6 +113,55 @@ def manager_optout(request: HttpRequest, token: str) -> HttpResponse:
         request,
         "pages/manager-optout-confirm.html",
         {"email": manager.email, "already": manager.nudges_opted_out_at is not None},
+    )
+
+
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+@private_page
+def digest_optout(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        manager = Manager.objects.get(
+            pk=links.read_token(token, salt=links.SALT_DIGEST_OPTOUT)["m"]
+        )
+    except (signing.BadSignature, KeyError, Manager.DoesNotExist):
+        return _invalid(request)
+    if request.method == "POST":
+        subscriptions.opt_out_manager_digests(manager_id=manager.pk, now=timezone.now())
+        return render(request, "pages/digest-opted-out.html", {"email": manager.email})
+    return render(
+        request,
+        "pages/digest-optout-confirm.html",
+        {"email": manager.email, "already": manager.digests_opted_out_at is not None},
+    )
+
+
+# The token names the digest and the report: only the manager it was sent to holds it, and
+# only while the learner is still their report. A GET only asks (scanners follow links).
+@csrf_exempt
+@require_http_methods(["GET", "HEAD", "POST"])
+@private_page
+def check_in(request: HttpRequest, token: str) -> HttpResponse:
+    try:
+        value = links.read_token(token, salt=links.SALT_CHECK_IN)
+        digest = ManagerDigest.objects.select_related("manager").get(pk=value["d"])
+        learner = Learner.objects.get(pk=value["l"], manager_id=digest.manager_id)
+    except (signing.BadSignature, KeyError, ManagerDigest.DoesNotExist, Learner.DoesNotExist):
+        return _invalid(request)
+    name = learner.full_name or learner.email
+    # A report who came back gets no reminders to pause: the page says so.
+    in_campaign = learner.enrollments.filter(status=Enrollment.Status.ACTIVE).exists()
+    if request.method == "POST":
+        done = subscriptions.check_in_report(digest=digest, learner=learner, now=timezone.now())
+        return render(
+            request,
+            "pages/check-in-done.html",
+            {"name": name, "paused_until": done.paused_until, "in_campaign": in_campaign},
+        )
+    return render(
+        request,
+        "pages/check-in-confirm.html",
+        {"name": name, "days": DigestSettings.current().pause_days, "in_campaign": in_campaign},
     )
 
 

@@ -1,5 +1,6 @@
 """What learners and managers do from an email: click, unsubscribe, answer the survey, opt out,
-and choose in their preference centre (pause, fewer emails, channels).
+and choose in their preference centre (pause, fewer emails, channels), and a manager's "I've
+talked to them" from the weekly digest.
 
 Each takes effect at once: pending sends are skipped in the same transaction, and delivery
 checks again when it claims a send.
@@ -11,11 +12,20 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import F
-from django.db.models.functions import Coalesce
+from django.db.models import DateTimeField, F, Value
+from django.db.models.functions import Coalesce, Greatest
 
 from campaigns.feedback import bots
-from campaigns.models import Audience, Click, Enrollment, Send, SurveyResponse
+from campaigns.models import (
+    Audience,
+    Click,
+    DigestCheckIn,
+    DigestSettings,
+    Enrollment,
+    ManagerDigest,
+    Send,
+    SurveyResponse,
+)
 from campaigns.models.outbox import EMAIL_OFF_REASON, MANAGER_PAUSED_REASON, PAUSED_REASON
 from learners import contactability
 from learners.models import (
@@ -99,7 +109,59 @@ def opt_out_manager(*, manager_id: int, now: dt.datetime) -> bool:
     Send.objects.filter(
         manager_id=manager_id, audience=Audience.MANAGER, status__in=Send.PENDING
     ).update(status=Send.Status.SKIPPED, skip_reason="manager opted out")
+    # The nudges' opt-out stops the weekly digest too.
+    _skip_pending_digests(manager_id)
     return True
+
+
+def _skip_pending_digests(manager_id: int) -> int:
+    return ManagerDigest.objects.filter(
+        manager_id=manager_id, status__in=ManagerDigest.PENDING
+    ).update(status=ManagerDigest.Status.SKIPPED, skip_reason="manager opted out")
+
+
+@transaction.atomic
+def opt_out_manager_digests(*, manager_id: int, now: dt.datetime) -> bool:
+    """Stop the weekly team digest to a manager; their nudges follow their own opt-out."""
+    if not Manager.objects.filter(pk=manager_id).exists():
+        return False
+    contactability.opt_out_manager_digests(manager_ids=[manager_id], now=now)
+    _skip_pending_digests(manager_id)
+    return True
+
+
+def check_in_report(*, digest: ManagerDigest, learner: Learner, now: dt.datetime) -> DigestCheckIn:
+    """The manager talked to their report: pause the report's reminders for the staff-chosen
+    number of days (``DigestSettings.pause_days``). Their next step waits until then (the
+    enrollment's ``next_due_at``, and any step send not yet handed to the ESP); nothing is
+    dropped. Repeating it from the same digest changes nothing."""
+    with transaction.atomic():
+        until = now + dt.timedelta(days=DigestSettings.current().pause_days)
+        active = Enrollment.objects.filter(learner=learner, status=Enrollment.Status.ACTIVE)
+        # The unique (digest, learner) row first: a second click, even a racing one, finds it
+        # and pauses nothing again.
+        check_in, created = DigestCheckIn.objects.get_or_create(
+            digest=digest,
+            learner=learner,
+            defaults={
+                "enrollment": active.order_by("-enrolled_at").first(),
+                "created_at": now,
+                "paused_until": until,
+            },
+        )
+        if not created:
+            return check_in
+        later = Value(until, output_field=DateTimeField())
+        active.filter(next_due_at__isnull=False).update(
+            next_due_at=Greatest(F("next_due_at"), later)
+        )
+        Send.objects.filter(learner=learner, kind=Send.Kind.STEP, status__in=Send.PENDING).update(
+            status=Send.Status.SCHEDULED,
+            due_at=Greatest(F("due_at"), later),
+            postponed_reason="manager talked to them",
+            enqueued_at=None,
+        )
+        return check_in
 
 
 def record_survey_answer(

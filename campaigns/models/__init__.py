@@ -18,6 +18,7 @@ from .building import (
     Variant,
     default_weekdays,
 )
+from .digests import DigestCheckIn, DigestSettings, ManagerDigest
 from .events import BounceClass, Click, DeliverabilityAlert, EspEvent, SuppressedAddress
 from .feedback import SurveyReason, SurveyResponse
 from .outbox import Enrollment, PassLock, Send
@@ -35,10 +36,13 @@ __all__ = [
     "Click",
     "CtaTarget",
     "DeliverabilityAlert",
+    "DigestCheckIn",
+    "DigestSettings",
     "DiscountCode",
     "Enrollment",
     "EspEvent",
     "Incentive",
+    "ManagerDigest",
     "PassLock",
     "Segment",
     "Send",

@@ -286,15 +286,25 @@ class LearnerAdmin(LearnerDataAdmin):
 
 @admin.register(Manager)
 class ManagerAdmin(ManagerAdminBase):
-    list_display = ("email", "name", "learner", "report_count", "nudges_opted_out_at")
+    list_display = (
+        "email",
+        "name",
+        "learner",
+        "report_count",
+        "time_zone",
+        "nudges_opted_out_at",
+        "digests_opted_out_at",
+    )
     list_select_related = ("learner",)
     search_fields = ("email", "name")
     raw_id_fields = ("learner",)
-    # The manager's own choice, from their preferences page.
-    readonly_fields = ("messages_paused_until", "created_at")
+    # The manager's own choices (preferences page, one-click opt-outs); contactability writes them.
+    readonly_fields = ("messages_paused_until", "digests_opted_out_at", "created_at")
     list_filter = (
         ("nudges_opted_out_at", admin.EmptyFieldListFilter),
+        ("digests_opted_out_at", admin.EmptyFieldListFilter),
         ("slack_not_found_at", admin.EmptyFieldListFilter),
+        "time_zone",
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Manager]:

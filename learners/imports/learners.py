@@ -15,7 +15,7 @@ from learners.imports.base import BaseLearnerDataResource, ExternalIdLoader, col
 from learners.imports.lms import LMS_LEARNER_COLUMNS, MOODLE_SITE_DEFAULT_ZONE
 from learners.imports.widgets import canonical_time_zone, timestamp_field
 from learners.lookups import LOOKUP_CHUNK, chunked
-from learners.models import Learner, Manager, normalize_email
+from learners.models import Learner, Manager, normalize_email, validate_time_zone
 
 
 class LearnerResource(BaseLearnerDataResource):
@@ -27,6 +27,7 @@ class LearnerResource(BaseLearnerDataResource):
 
     manager_email = fields.Field(column_name="manager_email")
     manager_name = fields.Field(column_name="manager_name")
+    manager_time_zone = fields.Field(column_name="manager_time_zone")
     last_active_at = timestamp_field("last_active_at")
     unsubscribed_at = timestamp_field("unsubscribed_at", readonly=True)
     suppressed_at = timestamp_field("suppressed_at", readonly=True)
@@ -68,6 +69,7 @@ class LearnerResource(BaseLearnerDataResource):
             "team",
             "manager_email",
             "manager_name",
+            "manager_time_zone",
             "time_zone",
             "locale",
             "last_active_at",
@@ -95,6 +97,9 @@ class LearnerResource(BaseLearnerDataResource):
     def dehydrate_manager_name(self, learner: Learner) -> str:
         return learner.manager.name if learner.manager else ""
 
+    def dehydrate_manager_time_zone(self, learner: Learner) -> str:
+        return learner.manager.time_zone if learner.manager else ""
+
     def before_import(self, dataset: Any, **kwargs: Any) -> None:
         super().before_import(dataset, **kwargs)
         emails = {normalize_email(value) for value in column_values(dataset, "email")}
@@ -112,6 +117,7 @@ class LearnerResource(BaseLearnerDataResource):
         for chunk in chunked(sorted(manager_emails), LOOKUP_CHUNK):
             self._managers.update((m.email, m) for m in Manager.objects.filter(email__in=chunk))
         self._manager_renames: dict[int, str] = {}
+        self._manager_zones: dict[int, str] = {}
 
     def before_import_row(self, row: dict[str, Any], **kwargs: Any) -> None:
         super().before_import_row(row, **kwargs)
@@ -120,8 +126,9 @@ class LearnerResource(BaseLearnerDataResource):
                 row[column] = normalize_email(str(row[column] or ""))
         if str(row.get("time_zone", "")) == MOODLE_SITE_DEFAULT_ZONE:
             row["time_zone"] = ""
-        if row.get("time_zone"):
-            row["time_zone"] = canonical_time_zone(str(row["time_zone"]))
+        for column in ("time_zone", "manager_time_zone"):
+            if row.get(column):
+                row[column] = canonical_time_zone(str(row[column]))
         full_name = str(row.pop("full_name", "") or "")
         if full_name and not (row.get("first_name") or row.get("last_name")):
             first, _, last = full_name.partition(" ")
@@ -177,22 +184,36 @@ class LearnerResource(BaseLearnerDataResource):
     def _assign_manager(self, instance: Learner, row: dict[str, Any]) -> None:
         email = row.get("manager_email") or ""
         name = str(row.get("manager_name") or "")
+        zone = str(row.get("manager_time_zone") or "")
         if not email:
             if name:
                 raise ValidationError("A manager name needs the manager's email.")
+            if zone:
+                raise ValidationError("A manager time zone needs the manager's email.")
             instance.manager = None
             return
         validate_email(email)
+        if zone:
+            try:
+                validate_time_zone(zone)
+            except ValidationError as exc:
+                raise ValidationError(f"manager_time_zone: {' '.join(exc.messages)}") from None
         if email == instance.email:
             raise ValidationError("A learner cannot be their own manager.")
         manager = self._managers.get(email)
         if manager is None:
             # Saved only when a valid row needs it (before_save_instance): a bad row creates
             # no manager.
-            manager = Manager(email=email, name=name)
+            manager = Manager(email=email, name=name, time_zone=zone)
             self._managers[email] = manager
-        elif manager.pk and name and name != manager.name:
-            self._manager_renames[manager.pk] = name
+        else:
+            if manager.pk and name and name != manager.name:
+                self._manager_renames[manager.pk] = name
+            # A blank zone keeps the manager's, as for a learner's.
+            if zone and manager.pk and zone != manager.time_zone:
+                self._manager_zones[manager.pk] = zone
+            elif zone and not manager.pk:
+                manager.time_zone = zone
         instance.manager = manager
 
     def skip_row(
@@ -215,6 +236,7 @@ class LearnerResource(BaseLearnerDataResource):
             manager.pk is not None
             and manager.pk == original.manager_id
             and manager.pk not in self._manager_renames
+            and manager.pk not in self._manager_zones
         )
 
     def before_save_instance(self, instance: Learner, row: dict[str, Any], **kwargs: Any) -> None:
@@ -233,6 +255,9 @@ class LearnerResource(BaseLearnerDataResource):
         if self._manager_renames:
             renamed = [Manager(pk=pk, name=name) for pk, name in self._manager_renames.items()]
             Manager.objects.bulk_update(renamed, ["name"], batch_size=500)
+        if self._manager_zones:
+            zoned = [Manager(pk=pk, time_zone=zone) for pk, zone in self._manager_zones.items()]
+            Manager.objects.bulk_update(zoned, ["time_zone"], batch_size=500)
         link_managers_to_learners()
         # An erased address that comes back in a file is created suppressed.
         suppress_erased(emails=self._file_emails, now=self.now)

@@ -45,6 +45,7 @@ LMS_LEARNER_COLUMNS: dict[str, tuple[str, ...]] = {
     "team": (*_custom("team", "department"), "department", "institution"),
     "manager_email": _custom("manager_email", "manageremail", "manager"),
     "manager_name": _custom("manager_name", "managername"),
+    "manager_time_zone": _custom("manager_time_zone", "managertimezone"),
     "time_zone": ("timezone",),
     "locale": ("lang", "language"),
     "last_active_at": ("last_login",),

@@ -97,8 +97,8 @@ def _managers(cursor: Any, present: tuple[str, ...], now: dt.datetime) -> None:
         return
     name = "coalesce(manager_name, '')" if "manager_name" in present else "''"
     cursor.execute(
-        f"""INSERT INTO learners_manager (email, name, created_at)
-        SELECT DISTINCT ON (manager_email) manager_email, {name}, %s
+        f"""INSERT INTO learners_manager (email, name, time_zone, created_at)
+        SELECT DISTINCT ON (manager_email) manager_email, {name}, '', %s
         FROM {STAGING} WHERE manager_email <> '' ORDER BY manager_email, row_number
         ON CONFLICT (email) DO NOTHING""",
         [now],
@@ -111,6 +111,15 @@ def _managers(cursor: Any, present: tuple[str, ...], now: dt.datetime) -> None:
                   WHERE manager_email <> '' AND manager_name <> ''
                   ORDER BY manager_email, row_number DESC) s
             WHERE m.email = s.manager_email AND m.name <> s.manager_name"""
+        )
+    if "manager_time_zone" in present:
+        # Like a learner's: the last row giving one wins, a blank keeps what the manager has.
+        cursor.execute(
+            f"""UPDATE learners_manager m SET time_zone = s.manager_time_zone
+            FROM (SELECT DISTINCT ON (manager_email) manager_email, manager_time_zone
+                  FROM {STAGING} WHERE manager_email <> '' AND manager_time_zone <> ''
+                  ORDER BY manager_email, row_number DESC) s
+            WHERE m.email = s.manager_email AND m.time_zone <> s.manager_time_zone"""
         )
 
 

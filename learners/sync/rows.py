@@ -34,6 +34,7 @@ COLUMNS: dict[str, int | None] = {
     "team": 100,
     "manager_email": 254,
     "manager_name": 200,
+    "manager_time_zone": 64,
     "time_zone": 64,
     "locale": 20,
     "phone": 20,
@@ -95,12 +96,15 @@ def _problems(cells: dict[str, str]) -> tuple[list[str], dt.datetime | None]:
         problems.append("manager_email: A learner cannot be their own manager.")
     elif not manager and cells.get("manager_name"):
         problems.append("manager_email: A manager name needs the manager's email.")
-    zone = cells.get("time_zone", "")
-    if zone:
-        try:
-            validate_time_zone(zone)
-        except ValidationError as exc:
-            problems.append(f"time_zone: {' '.join(exc.messages)}")
+    if not manager and cells.get("manager_time_zone"):
+        problems.append("manager_time_zone: A manager time zone needs the manager's email.")
+    for column in ("time_zone", "manager_time_zone"):
+        zone = cells.get(column, "")
+        if zone:
+            try:
+                validate_time_zone(zone)
+            except ValidationError as exc:
+                problems.append(f"{column}: {' '.join(exc.messages)}")
     active = None
     try:
         active = TIMESTAMP.clean(cells.get("last_active_at"))
@@ -118,8 +122,9 @@ def clean_row(header: Header, row: list[str]) -> tuple[tuple[object, ...] | None
     for column in ("email", "manager_email"):
         if column in cells:
             cells[column] = normalize_email(cells[column])
-    if cells.get("time_zone"):
-        cells["time_zone"] = canonical_time_zone(cells["time_zone"])
+    for column in ("time_zone", "manager_time_zone"):
+        if cells.get(column):
+            cells[column] = canonical_time_zone(cells[column])
     phone_problem = ""
     if cells.get("phone"):
         try:

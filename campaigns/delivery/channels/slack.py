@@ -68,7 +68,7 @@ class _Directory:
         self.known: dict[int, str] = {}
 
     def user_id(self, claimed: Claimed) -> str:
-        send = claimed.send
+        send = claimed.step_send
         manager = send.manager
         if manager is None:
             raise _NotOnSlack("the learner has no manager")
@@ -145,7 +145,7 @@ def transmit(
             outcomes.append(_failed(item, exc, streak, looked_up=False))
             continue
         streak.count = 0
-        item.send.to_address = user_id
+        item.step_send.to_address = user_id
         outcomes.append(
             (item, Outcome.SENT, f"{response.get('channel', '')}:{response.get('ts', '')}")
         )

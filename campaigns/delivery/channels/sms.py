@@ -90,7 +90,7 @@ def transmit(
         if streak.gave_up:
             outcomes += not_attempted(claimed[index:], streak)
             break
-        send = item.send
+        send = item.step_send
         options: dict[str, Any] = {
             "to": send.to_address,
             "body": item.sms,

@@ -12,10 +12,11 @@ from django.utils import timezone
 
 from campaigns.delivery.awards import push_awards
 from campaigns.delivery.deliver import deliver_queued
+from campaigns.delivery.digests import deliver_queued_digests
 from campaigns.delivery.record import reconcile_stale
 from campaigns.engine.run import run_pass
 from campaigns.feedback import apply as feedback
-from campaigns.tasks import enqueue_award_pushes, enqueue_delivery
+from campaigns.tasks import enqueue_award_pushes, enqueue_delivery, enqueue_digest_delivery
 
 
 def parse_moment(value: str) -> dt.datetime:
@@ -43,11 +44,13 @@ class Command(BaseCommand):
         now: dt.datetime = options["now"] or timezone.now()
         feedback.apply_pending(now=now)
         unconfirmed = reconcile_stale(now=now)
+        deliver_here = options["deliver"]
         pushes: list[int] = []
         result = run_pass(
             now=now,
-            hand_over=None if options["deliver"] else enqueue_delivery,
-            hand_over_awards=pushes.extend if options["deliver"] else enqueue_award_pushes,
+            hand_over=None if deliver_here else enqueue_delivery,
+            hand_over_awards=pushes.extend if deliver_here else enqueue_award_pushes,
+            hand_over_digests=None if deliver_here else enqueue_digest_delivery,
         )
         if result.skipped_locked:
             self.stdout.write("another pass is running; nothing done")
@@ -56,6 +59,7 @@ class Command(BaseCommand):
         self.stdout.write(" ".join(f"{k}={v}" for k, v in counts.items()))
         if options["deliver"]:
             delivered = deliver_queued(now=now)
+            delivered.add(deliver_queued_digests(now=now))
             self.stdout.write(
                 "delivery: " + " ".join(f"{k}={v}" for k, v in asdict(delivered).items())
             )

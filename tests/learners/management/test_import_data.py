@@ -87,6 +87,9 @@ def test_a_file_without_a_required_column_fails_and_names_it(db, write_file):
         "customfield_manager), "
         "manager_name (or profile_field_manager_name, customfield_manager_name, "
         "profile_field_managername, customfield_managername), "
+        "manager_time_zone (or profile_field_manager_time_zone, "
+        "customfield_manager_time_zone, profile_field_managertimezone, "
+        "customfield_managertimezone), "
         "time_zone (or timezone), locale (or lang, language), last_active_at (or last_login), "
         "phone, sms_consent_at, full_name (or name)."
     )

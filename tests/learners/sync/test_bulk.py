@@ -178,3 +178,21 @@ def test_the_command_prints_the_summary(write_file, capsys):
     assert "learners: 2 rows read; created 1, updated 0, unchanged 0, errors 1" in out
     assert "row 3: email: Enter a valid email address." in out
     assert sync_file(path=path, now=NOW).unchanged == 1
+
+
+def test_it_imports_managers_time_zones_like_the_row_by_row_import(write_file):
+    ManagerFactory.create(email="kept@example.com", time_zone="Europe/Paris")
+    path = write_file("zones.csv", csv_text(
+        "external_id,email,manager_email,manager_time_zone",
+        "L1,a@example.com,new@example.com,america/new_york",
+        "L2,b@example.com,kept@example.com,",
+        "L3,c@example.com,bad@example.com,Mars/Olympus",
+    ))  # fmt: skip
+    summary = sync_learners(path=path, now=NOW)
+    assert [str(error) for error in summary.errors] == [
+        "row 4: manager_time_zone: Mars/Olympus is not an IANA time zone (e.g. Europe/Berlin)"
+    ]
+    assert dict(Manager.objects.values_list("email", "time_zone")) == {
+        "new@example.com": "America/New_York",
+        "kept@example.com": "Europe/Paris",
+    }
