@@ -22,7 +22,13 @@ from typing import Any
 
 from django.db.models import QuerySet
 
-from learners.models import CHANNEL_DEFAULT_ON, ChannelPreference, Learner, Manager
+from learners.models import (
+    CHANNEL_DEFAULT_ON,
+    ChannelPreference,
+    ContactChannel,
+    Learner,
+    Manager,
+)
 from learners.models import PreferenceChange as Change
 from reengagement.rows import update_rows
 
@@ -123,6 +129,8 @@ def set_learners_channel(
     *, learner_ids: Ids, channel: str, enabled: bool, now: dt.datetime, source: str
 ) -> int:
     """Turn one channel on or off for the learners; returns how many choices changed."""
+    if channel == ContactChannel.SMS:
+        return _set_learners_sms(learner_ids=learner_ids, enabled=enabled, now=now, source=source)
     if channel not in CHANNEL_DEFAULT_ON:
         raise ValueError(f"unknown channel {channel!r}")
     ids = list(Learner.objects.filter(pk__in=_ids(learner_ids)).values_list("pk", flat=True))
@@ -146,6 +154,24 @@ def set_learners_channel(
     _record(
         change=Change.Change.CHANNEL,
         detail=f"{channel} {state}",
+        source=source,
+        now=now,
+        learner_ids=changed,
+    )
+    return len(changed)
+
+
+def _set_learners_sms(*, learner_ids: Ids, enabled: bool, now: dt.datetime, source: str) -> int:
+    """Text messages on or off from the preference centre: off is the SMS opt-out STOP writes;
+    on clears it, as the learner's own choice (consent given before still stands)."""
+    learners = Learner.objects.filter(
+        pk__in=_ids(learner_ids), sms_opted_out_at__isnull=not enabled
+    )
+    changed = sorted(learners.values_list("pk", flat=True))
+    Learner.objects.filter(pk__in=changed).update(sms_opted_out_at=None if enabled else now)
+    _record(
+        change=Change.Change.CHANNEL,
+        detail=f"sms {'on' if enabled else 'off'}",
         source=source,
         now=now,
         learner_ids=changed,

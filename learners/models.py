@@ -394,6 +394,9 @@ class ContactChannel(models.TextChoices):
     needs consent first (SMS) starts off and is offered only where the learner can get it."""
 
     EMAIL = "email", "Email"
+    # Offered only to a learner with a number who consented; the choice is the learner's SMS
+    # opt-out (``sms_opted_out_at``), the same one STOP writes, not a ChannelPreference row.
+    SMS = "sms", "Text messages (SMS)"
 
 
 CHANNEL_DEFAULT_ON = {ContactChannel.EMAIL: True}

@@ -94,6 +94,7 @@ POLICY: dict[str, Personal] = {
             "name": "",
             "learner": None,
             "slack_user_id": "",
+            "time_zone": "",
         },
     ),
     "learners.CourseProgress": Personal(export_as="progress", learner=("learner",), erase=DELETE),
@@ -118,6 +119,16 @@ POLICY: dict[str, Personal] = {
     ),
     "learners.ChannelPreference": Personal(
         export_as="channel_preferences", learner=("learner",), erase=DELETE, kept=("channel",)
+    ),
+    # A digest is a message to the manager, kept like a send (its counts are the team's).
+    "campaigns.ManagerDigest": Personal(
+        export_as="digests",
+        manager=("manager",),
+        personal={"to_email": "", "subject": "", "last_error": ""},
+        kept=("status", "skip_reason", "message_id", "esp_message_id"),
+    ),
+    "campaigns.DigestCheckIn": Personal(
+        export_as="check_ins", learner=("learner",), manager=("digest__manager",)
     ),
     "campaigns.Enrollment": Personal(
         export_as="enrollments", learner=("learner",), kept=("status", "exit_reason")

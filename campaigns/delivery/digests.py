@@ -31,6 +31,7 @@ from campaigns.models import (
     ManagerDigest,
     Send,
 )
+from campaigns.models.outbox import MANAGER_PAUSED_REASON
 from learners.models import CourseProgress
 
 logger = logging.getLogger(__name__)
@@ -44,10 +45,14 @@ def claimable_digests(now: dt.datetime) -> QuerySet[ManagerDigest]:
     )
 
 
-def _skip_reason(digest: ManagerDigest) -> str:
+def _skip_reason(digest: ManagerDigest, now: dt.datetime) -> str:
     manager = digest.manager
     if manager.nudges_opted_out_at or manager.digests_opted_out_at:
         return "manager opted out"
+    # A pause from the manager's preferences holds every message to them: that week's digest
+    # is skipped, not sent late.
+    if manager.messages_paused_until and manager.messages_paused_until > now:
+        return MANAGER_PAUSED_REASON
     if not digest.to_email:
         return "no address"
     return ""
@@ -135,7 +140,7 @@ def claim_digests(
         failures: dict[str, list[int]] = defaultdict(list)
         ready: list[Claimed] = []
         for digest in digests:
-            reason = _skip_reason(digest) or (
+            reason = _skip_reason(digest, now) or (
                 "" if reports.get(digest.manager_id) else "nothing to report"
             )
             if reason:

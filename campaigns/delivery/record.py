@@ -67,13 +67,11 @@ def record(
     mine = (Send.Status.SENDING, Send.Status.UNCONFIRMED)
     # No savepoint of its own: delivery records inside the transaction that marks the next slice.
     with transaction.atomic(savepoint=False):
-        result.sent += len(
-            update_rows(
-                sent,
-                ["status", "sent_at", "esp_message_id", "last_error", "to_address"],
-                only_if_status=mine,
-            )
-        )
+        # A batch is all sends or all digests; only a send has a channel address to keep.
+        sent_fields = ["status", "sent_at", "esp_message_id", "last_error"]
+        if sent and isinstance(sent[0], Send):
+            sent_fields.append("to_address")
+        result.sent += len(update_rows(sent, sent_fields, only_if_status=mine))
         result.retried += len(
             update_rows(
                 retry,

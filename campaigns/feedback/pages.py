@@ -219,7 +219,8 @@ PERSONAL_CAPS = (1, 2)
 class PreferencesForm(forms.Form):
     """What a learner may choose; ``keep`` leaves a running pause as it is."""
 
-    pause = forms.ChoiceField(widget=forms.RadioSelect, label="Pause reminders")
+    # "Don't pause" is the empty choice: not choosing a pause is a valid answer.
+    pause = forms.ChoiceField(widget=forms.RadioSelect, label="Pause reminders", required=False)
     weekly_cap = forms.ChoiceField(
         widget=forms.RadioSelect,
         label="How many emails",

@@ -196,9 +196,12 @@ class LearnerChoices:
 
 def available_channels(*, learner: Learner) -> list[str]:
     """The channels this learner can be reached on, and so may choose between."""
-    # Email is every learner's. A channel that needs something the learner may lack (a phone
-    # number for SMS) is offered only where they have it.
-    return [ContactChannel.EMAIL.value]
+    # Email is every learner's. Text messages only where the learner has a number and
+    # consented to them.
+    channels = [ContactChannel.EMAIL.value]
+    if learner.phone and learner.sms_consent_at:
+        channels.append(ContactChannel.SMS.value)
+    return channels
 
 
 def learner_channels(*, learner: Learner) -> dict[str, bool]:
@@ -207,8 +210,9 @@ def learner_channels(*, learner: Learner) -> dict[str, bool]:
     stored = dict(
         ChannelPreference.objects.filter(learner=learner).values_list("channel", "enabled")
     )
+    stored[ContactChannel.SMS.value] = learner.sms_opted_out_at is None
     return {
-        channel: stored.get(channel, CHANNEL_DEFAULT_ON[channel])  # type: ignore[index]
+        channel: bool(stored.get(channel, CHANNEL_DEFAULT_ON.get(channel, False)))  # type: ignore[call-overload]
         for channel in available_channels(learner=learner)
     }
 

@@ -21,8 +21,10 @@ from campaigns.models import (
     Campaign,
     Click,
     DeliverabilityAlert,
+    DigestCheckIn,
     DiscountCode,
     EspEvent,
+    ManagerDigest,
     Send,
     SuppressedAddress,
     SurveyResponse,
@@ -78,6 +80,17 @@ def world(db: None) -> World:
     ).learner
     as_manager = Manager.objects.create(email=ADDRESS, name=f"{FIRST} {LAST}", learner=learner)
     report = CourseProgressFactory.create(learner=LearnerFactory.create(manager=as_manager)).learner
+    digest = ManagerDigest.objects.create(
+        manager=as_manager,
+        week_of=day(6).date(),
+        to_email=ADDRESS,
+        due_at=day(6),
+        created_at=day(6),
+        subject=f"Your team this week, {FIRST}",
+    )
+    DigestCheckIn.objects.create(
+        digest=digest, learner=report, created_at=day(6), paused_until=day(13)
+    )
     discount = IncentiveFactory.create(kind="discount_code", title="20% off")
     campaign.steps.filter(position=2).update(incentive=discount)
     DiscountCode.objects.bulk_create(

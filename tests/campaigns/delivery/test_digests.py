@@ -267,6 +267,22 @@ def test_delivery_checks_again_when_it_claims(team: Team) -> None:
     assert ManagerDigest.objects.get().skip_reason == "manager opted out"
 
 
+def test_a_manager_who_paused_their_messages_gets_no_digest_until_the_pause_ends(
+    team: Team,
+) -> None:
+    contactability.pause_managers(
+        manager_ids=[team.alex.pk],
+        until=MONDAY + dt.timedelta(days=3),
+        now=MONDAY - dt.timedelta(days=1),
+        source="preference_centre",
+    )
+    run(MONDAY)
+    assert digests_to("alex@example.com") == []
+    assert ManagerDigest.objects.get().skip_reason == "manager paused messages"
+    run(MONDAY + dt.timedelta(days=7))
+    assert len(digests_to("alex@example.com")) == 1
+
+
 def test_a_digest_with_nothing_left_to_report_is_skipped(team: Team) -> None:
     run_pass(now=MONDAY)
     Enrollment.objects.update(status=Enrollment.Status.EXITED)

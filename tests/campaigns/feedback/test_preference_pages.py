@@ -200,3 +200,28 @@ def test_the_timeline_shows_each_change_with_its_source(client: Client, sent: Se
     text = staff.get(f"/admin/campaigns/espevent/timeline/learner/{sent.learner_id}/").content
     assert "Paused reminders: until" in text.decode()
     assert "from the preference centre" in text.decode()
+
+
+def test_text_messages_are_offered_only_with_a_number_and_consent_and_switch_off_sms(
+    client: Client, sent: Send
+) -> None:
+    url = path_of(links.preferences_url(learner_id=sent.learner_id))
+    assert "Text messages (SMS)" not in client.get(url).content.decode()
+    Learner.objects.filter(pk=sent.learner_id).update(phone="+4915112345678", sms_consent_at=day(0))
+    page = client.get(url).content.decode()
+    assert "Text messages (SMS)" in page
+    # Unticking text messages (email stays ticked) is the SMS opt-out STOP would write.
+    response = client.post(
+        url, {"csrfmiddlewaretoken": csrf_of(page.encode()), "pause": "", "channels": "email"}
+    )
+    assert response.status_code == 200, response.content.decode()
+    learner = Learner.objects.get(pk=sent.learner_id)
+    assert learner.sms_opted_out_at is not None
+    assert not learner.channel_preferences.filter(enabled=False).exists()
+    assert PreferenceChange.objects.filter(learner=learner, detail="sms off").exists()
+    # Ticking it again turns text messages back on.
+    token = csrf_of(client.get(url).content)
+    client.post(url, {"csrfmiddlewaretoken": token, "pause": "", "channels": ["email", "sms"]})
+    learner.refresh_from_db()
+    assert learner.sms_opted_out_at is None
+    assert PreferenceChange.objects.filter(learner=learner, detail="sms on").exists()
