@@ -8,23 +8,28 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from campaigns.data_rights.policy import Personal
+from learners.erasure import erased_among
 from learners.models import Learner, Manager, normalize_email
 
 
 @dataclass(frozen=True)
 class Subject:
     """The person whose data is exported or erased: a learner, their manager row (when they
-    manage people too), or a manager who is no learner."""
+    manage people too), a manager who is no learner, or only an address already erased (an
+    ESP event or LMS statement that named it arrived after the erasure)."""
 
     identifier: str
     learner: Learner | None
     managers: tuple[Manager, ...]
+    erased_address: str = ""
 
     @property
     def address(self) -> str:
         if self.learner is not None:
             return self.learner.email
-        return self.managers[0].email
+        if self.managers:
+            return self.managers[0].email
+        return self.erased_address
 
     @property
     def learner_ids(self) -> list[int]:
@@ -71,5 +76,7 @@ def find_subject(*, identifier: str) -> Subject:
     by_learner = Q(learner=learner) if learner is not None else Q(pk__in=[])
     managers = tuple(Manager.objects.filter(Q(email=email) | by_learner).order_by("pk"))
     if learner is None and not managers:
+        if "@" in email and erased_among([email]):
+            return Subject(identifier=identifier, learner=None, managers=(), erased_address=email)
         raise ValidationError(f"No learner or manager has the email or LMS id {identifier!r}.")
     return Subject(identifier=identifier, learner=learner, managers=managers)

@@ -255,3 +255,24 @@ def test_a_longer_address_that_contains_hers_is_left_alone(world: World):
     assert EspEvent.objects.get(key="sg-other").raw == {"email": longer}
     assert SuppressedAddress.objects.filter(address=longer).exists()
     assert Learner.objects.filter(email=longer).exists()
+
+
+def test_what_names_an_erased_address_after_the_erasure_can_be_erased_too(world: World):
+    erase()
+    late = EspEvent.objects.create(
+        esp="sendgrid",
+        key="sg-late",
+        event_type="opened",
+        recipient=ADDRESS,
+        occurred_at=day(12),
+        received_at=day(12),
+        raw={"email": ADDRESS},
+    )
+
+    out = erase(ADDRESS, "--by", "dpo")
+
+    assert "campaigns.EspEvent: 1" in out
+    late.refresh_from_db()
+    assert (late.recipient, late.raw) == ("", {})
+    assert cells_mentioning(*SECRETS) == []
+    assert Erasure.objects.count() == 2
