@@ -144,7 +144,8 @@ def test_the_campaign_pages_step_row_names_a_missing_text_message_on_the_channel
     from campaigns.admin.campaigns import StepInline, StepInlineForm
 
     # The form the campaign page's step rows use: only the row's columns.
-    row_form = modelform_factory(Step, form=StepInlineForm, fields=["campaign", *StepInline.fields])
+    columns = [str(name) for name in StepInline.fields or []]
+    row_form = modelform_factory(Step, form=StepInlineForm, fields=["campaign", *columns])
     step = StepFactory.create()
     data = {
         "campaign": step.campaign.pk,
