@@ -249,3 +249,11 @@ def test_a_number_changed_since_the_pass_gets_the_text(twilio: HTTPServer) -> No
     (request,) = created(twilio)
     assert request["To"] == "+4915199999999"
     assert Send.objects.get().to_address == "+4915199999999"
+
+
+def test_the_learners_timeline_says_the_text_went_by_sms(twilio: HTTPServer) -> None:
+    from campaigns.feedback.timeline import learner_timeline
+
+    send = sent_text(twilio)
+    (entry,) = [e for e in learner_timeline(learner=send.learner) if e.kind == "send"]
+    assert entry.detail.startswith(f"“{send.subject}” by SMS to {NUMBER}")
