@@ -52,13 +52,16 @@ class StepInline(admin.TabularInline):  # type: ignore[type-arg]
         "delay_days",
         "delay_hours",
         "audience",
+        "channel",
         "subject",
         "body",
         "cta_label",
         "cta_target",
     ]
     verbose_name = "step"
-    verbose_name_plural = "Steps (open a step to edit its manager copy, A/B variants and preview)"
+    verbose_name_plural = (
+        "Steps (open a step to edit its manager copy, text message, A/B variants and preview)"
+    )
 
 
 STATUS_VERBS = {"launch": "launched", "pause": "paused", "archive": "archived"}

@@ -124,10 +124,21 @@ class EnrollmentAdmin(ReadOnlyAdmin):
 
 @admin.register(Send)
 class SendAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "campaign", "step", "variant", "audience", "to_email", "status", "due_at"]
-    list_filter = ["status", "kind", "audience", "campaign"]
+    list_display = [
+        "pk",
+        "campaign",
+        "step",
+        "variant",
+        "audience",
+        "channel",
+        "to_email",
+        "to_address",
+        "status",
+        "due_at",
+    ]
+    list_filter = ["status", "kind", "audience", "channel", "campaign"]
     list_select_related = ["campaign", "step", "variant", "variant__step"]
-    search_fields = ["to_email", "learner__email", "message_id"]
+    search_fields = ["to_email", "to_address", "learner__email", "message_id", "esp_message_id"]
     actions = ["mark_sent", "release_for_resend"]
 
     def has_resolve_permission(self, request: HttpRequest) -> bool:

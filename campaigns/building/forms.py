@@ -159,9 +159,12 @@ def _check_channel(form: forms.ModelForm) -> None:  # type: ignore[type-arg]
             f"{Channel(channel).label} cannot reach the {Audience(audience).label.lower()}.",
         )
     if channel == Channel.SMS:
-        problem = sms.sms_problem(form.cleaned_data.get("sms_body") or "")
+        # The campaign page's step rows have no text field: the step's own page has it.
+        field = "sms_body" if "sms_body" in form.fields else "channel"
+        source = form.cleaned_data.get("sms_body", form.instance.sms_body)
+        problem = sms.sms_problem(source or "")
         if problem:
-            form.add_error("sms_body", f"{problem[0].upper()}{problem[1:]}.")
+            form.add_error(field, f"{problem[0].upper()}{problem[1:]}.")
 
 
 class VariantForm(forms.ModelForm):  # type: ignore[type-arg]

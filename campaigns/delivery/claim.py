@@ -162,6 +162,8 @@ def build(send: Send, rendered: emails.RenderedEmail) -> Claimed:
         return Claimed(send, teams=chat.teams_payload(rendered))
     if send.channel == Channel.SMS:
         assert send.step is not None
+        # The number on file now: a learner who changed it since the pass gets it there.
+        send.to_address = send.learner.phone
         text = sms.render_sms(
             source=send.step.sms_body, first_name=send.learner.first_name, send_id=send.pk
         )

@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from campaigns.models import (
     Award,
     AwardPush,
+    Channel,
     Click,
     Enrollment,
     EspEvent,
@@ -60,7 +61,7 @@ def _send_entry(send: Send) -> Entry:
     ]
     detail = "; ".join(r for r in [*reasons, ", ".join(outcomes)] if r)
     if send.subject:
-        detail = f"“{send.subject}” to {send.to_email}" + (f"; {detail}" if detail else "")
+        detail = f"“{send.subject}” {_recipient(send)}" + (f"; {detail}" if detail else "")
     flagged = send.status in (Send.Status.SKIPPED, Send.Status.FAILED, Send.Status.UNCONFIRMED)
     return Entry(
         at=send.sent_at or send.due_at,
@@ -69,6 +70,17 @@ def _send_entry(send: Send) -> Entry:
         detail=detail,
         flagged=flagged or bool(send.bounced_at or send.complained_at),
     )
+
+
+CHANNEL_NAMES = {Channel.SLACK: "Slack", Channel.TEAMS: "Teams", Channel.SMS: "SMS"}
+
+
+def _recipient(send: Send) -> str:
+    """Where the message went: the address, and the channel when it was not an email."""
+    if send.channel == Channel.EMAIL:
+        return f"to {send.to_email}"
+    where = f" to {send.to_address}" if send.to_address else ""
+    return f"by {CHANNEL_NAMES.get(Channel(send.channel), send.channel)}{where}"
 
 
 def _enrollment_entries(enrollments: list[Enrollment]) -> list[Entry]:

@@ -89,9 +89,16 @@ class Workers:
         self.processes: list[subprocess.Popen[bytes]] = []
 
     def start(
-        self, *, batch_size: int = 200, concurrency: int = 2, record_every: int = 25
+        self,
+        *,
+        batch_size: int = 200,
+        concurrency: int = 2,
+        record_every: int = 25,
+        env: dict[str, str] | None = None,
     ) -> subprocess.Popen[bytes]:
+        """A worker process; ``env`` adds settings (a channel provider's, say)."""
         db = connection.settings_dict
+        extra = env or {}
         env = {
             **os.environ,
             "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{db['NAME']}",
@@ -104,6 +111,7 @@ class Workers:
             "DELIVERY_RECORD_EVERY": str(record_every),
             "PUBLIC_BASE_URL": settings.PUBLIC_BASE_URL,
             "VAR_DIR": str(self.tmp_path / f"worker{len(self.processes)}"),
+            **extra,
         }
         log = (self.tmp_path / f"worker{len(self.processes)}.log").open("wb")
         process = subprocess.Popen(

@@ -38,8 +38,8 @@ def manager_step(channel: str) -> Step:
 def test_a_slack_step_without_a_bot_token_is_refused() -> None:
     step = manager_step(Channel.SLACK)
     assert launch_problems(step.campaign) == [
-        f"Step {step.position} ({step.subject}): goes by Slack direct message (managers) but "
-        "Slack is not configured (set SLACK_BOT_TOKEN to the bot's token)"
+        f"Step {step.position} ({step.subject}): goes by Slack direct message (managers) "
+        "but Slack is not configured (set SLACK_BOT_TOKEN to the bot's token)"
     ]
 
 
@@ -136,3 +136,35 @@ def test_a_name_outside_the_gsm_alphabet_that_would_need_a_third_segment_is_left
     assert text.startswith("Hi there! ") and sms.segments(text) <= 2
     latin = sms.render_sms(source=source, first_name="Zoé", send_id=7)
     assert latin.startswith("Hi Zoé! ") and latin.endswith("\nReply STOP to opt out.")
+
+
+def test_the_campaign_pages_step_row_names_a_missing_text_message_on_the_channel() -> None:
+    from django.forms import modelform_factory
+
+    from campaigns.admin.campaigns import StepInline, StepInlineForm
+
+    # The form the campaign page's step rows use: only the row's columns.
+    columns = [str(name) for name in StepInline.fields or []]
+    row_form = modelform_factory(Step, form=StepInlineForm, fields=["campaign", *columns])
+    step = StepFactory.create()
+    data = {
+        "campaign": step.campaign.pk,
+        "position": 2,
+        "delay_days": 1,
+        "delay_hours": 0,
+        "audience": "learner",
+        "channel": "sms",
+        "subject": "Hi",
+        "body": "Hi",
+        "cta_label": "Go",
+        "cta_target": "resume",
+    }
+    form = row_form(data=data)
+    assert "sms_body" not in form.fields
+    assert not form.is_valid()
+    assert form.errors["channel"] == ["An SMS step needs its text message."]
+    slack_to_learner = row_form(data={**data, "channel": "slack"})
+    assert not slack_to_learner.is_valid()
+    assert slack_to_learner.errors["channel"] == [
+        "Slack direct message (managers) cannot reach the learner."
+    ]

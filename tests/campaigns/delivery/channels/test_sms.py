@@ -237,3 +237,23 @@ def test_quiet_hours_hold_a_text_at_delivery_too(twilio: HTTPServer) -> None:
     send = Send.objects.get()
     assert (send.status, send.postponed_reason) == ("scheduled", "quiet hours")
     assert created(twilio) == []
+
+
+def test_a_number_changed_since_the_pass_gets_the_text(twilio: HTTPServer) -> None:
+    twilio.expect_request(MESSAGES).respond_with_json(
+        fixture("twilio", "message.created.json"), status=201
+    )
+    learner = texted()
+    Learner.objects.filter(pk=learner.pk).update(phone="+4915199999999")
+    assert deliver_queued(now=day(0)).sent == 1
+    (request,) = created(twilio)
+    assert request["To"] == "+4915199999999"
+    assert Send.objects.get().to_address == "+4915199999999"
+
+
+def test_the_learners_timeline_says_the_text_went_by_sms(twilio: HTTPServer) -> None:
+    from campaigns.feedback.timeline import learner_timeline
+
+    send = sent_text(twilio)
+    (entry,) = [e for e in learner_timeline(learner=send.learner) if e.kind == "send"]
+    assert entry.detail.startswith(f"“{send.subject}” by SMS to {NUMBER}")
