@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('learners', '0004_contact_channels'),
+        ('learners', '0005_contact_channels'),
     ]
 
     operations = [

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('learners', '0004_manager_time_zone'),
+        ('learners', '0008_manager_time_zone'),
     ]
 
     operations = [

@@ -58,8 +58,8 @@ def unseed_reasons(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0012_send_channels'),
-        ('learners', '0004_preferences'),
+        ('campaigns', '0013_send_channels'),
+        ('learners', '0006_preferences'),
     ]
 
     operations = [

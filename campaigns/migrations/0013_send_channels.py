@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('campaigns', '0012_enrollment_active_since_idx'),
-        ('learners', '0004_contact_channels'),
+        ('learners', '0005_contact_channels'),
     ]
 
     operations = [

@@ -43,8 +43,8 @@ def revoke(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0012_awards'),
-        ('learners', '0004_manager_time_zone'),
+        ('campaigns', '0015_awards'),
+        ('learners', '0008_manager_time_zone'),
     ]
 
     operations = [

@@ -37,8 +37,8 @@ def grant(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('campaigns', '0012_survey_segments'),
-        ('learners', '0004_data_rights'),
+        ('campaigns', '0014_survey_segments'),
+        ('learners', '0007_data_rights'),
     ]
 
     operations = [

@@ -40,7 +40,7 @@ def drop_role(apps: Apps, schema_editor: BaseDatabaseSchemaEditor) -> None:
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('learners', '0004_preferences'),
+        ('learners', '0006_preferences'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('learners', '0004_data_rights'),
+        ('learners', '0007_data_rights'),
     ]
 
     operations = [
