@@ -79,12 +79,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='campaign',
             name='survey_answer_counts',
-            field=models.BooleanField(default=False, help_text='A “why did you stop?” answer after enrolling ends the enrollment as reactivated, and counts as reactivated in the results, like LMS activity.', verbose_name='a survey answer counts as coming back'),
+            field=models.BooleanField(db_default=False, default=False, help_text='A “why did you stop?” answer after enrolling ends the enrollment as reactivated, and counts as reactivated in the results, like LMS activity.', verbose_name='a survey answer counts as coming back'),
         ),
         migrations.AddField(
             model_name='segment',
             name='answered',
-            field=models.CharField(blank=True, help_text='Learners who gave one of these answers (codes, comma-separated); empty for anyone.', max_length=500, verbose_name='answered “why did you stop?”'),
+            field=models.CharField(blank=True, db_default='', help_text='Learners who gave one of these answers (codes, comma-separated); empty for anyone.', max_length=500, verbose_name='answered “why did you stop?”'),
         ),
         migrations.AlterField(
             model_name='surveyresponse',

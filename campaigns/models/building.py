@@ -76,6 +76,9 @@ class Segment(models.Model):
         "answered “why did you stop?”",
         max_length=500,
         blank=True,
+        # Database defaults here and below: rows written by raw SQL (benchmarks, sync) need not
+        # name the column.
+        db_default="",
         help_text="Learners who gave one of these answers (codes, comma-separated); empty for "
         "anyone.",
     )
@@ -157,6 +160,7 @@ class Campaign(models.Model):
     survey_answer_counts = models.BooleanField(
         "a survey answer counts as coming back",
         default=False,
+        db_default=False,
         help_text="A “why did you stop?” answer after enrolling ends the enrollment as "
         "reactivated, and counts as reactivated in the results, like LMS activity.",
     )
