@@ -84,7 +84,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='segment',
             name='answered',
-            field=models.CharField(blank=True, db_default='', help_text='Learners who gave one of these answers (codes, comma-separated); empty for anyone.', max_length=500, verbose_name='answered “why did you stop?”'),
+            field=models.CharField(blank=True, db_default='', default='', help_text='Learners who gave one of these answers (codes, comma-separated); empty for anyone.', max_length=500, verbose_name='answered “why did you stop?”'),
         ),
         migrations.AlterField(
             model_name='surveyresponse',

@@ -78,6 +78,7 @@ class Segment(models.Model):
         blank=True,
         # Database defaults here and below: rows written by raw SQL (benchmarks, sync) need not
         # name the column.
+        default="",
         db_default="",
         help_text="Learners who gave one of these answers (codes, comma-separated); empty for "
         "anyone.",
