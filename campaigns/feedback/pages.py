@@ -55,6 +55,14 @@ def _invalid(request: HttpRequest) -> HttpResponse:
     return render(request, "pages/invalid-link.html", status=404)
 
 
+def _manager_of(token: str, *, salt: str) -> Manager | None:
+    """The manager a link of this purpose names (None for a forged, foreign or stale one)."""
+    try:
+        return Manager.objects.get(pk=links.read_token(token, salt=salt)["m"])
+    except (signing.BadSignature, KeyError, Manager.DoesNotExist):
+        return None
+
+
 @require_http_methods(["GET", "HEAD"])
 @private_page
 def click(request: HttpRequest, token: str) -> HttpResponse:
@@ -100,11 +108,8 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 @private_page
 def manager_optout(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        manager = Manager.objects.get(
-            pk=links.read_token(token, salt=links.SALT_MANAGER_OPTOUT)["m"]
-        )
-    except (signing.BadSignature, KeyError, Manager.DoesNotExist):
+    manager = _manager_of(token, salt=links.SALT_MANAGER_OPTOUT)
+    if manager is None:
         return _invalid(request)
     if request.method == "POST":
         subscriptions.opt_out_manager(manager_id=manager.pk, now=timezone.now())
@@ -120,11 +125,8 @@ def manager_optout(request: HttpRequest, token: str) -> HttpResponse:
 @require_http_methods(["GET", "HEAD", "POST"])
 @private_page
 def digest_optout(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        manager = Manager.objects.get(
-            pk=links.read_token(token, salt=links.SALT_DIGEST_OPTOUT)["m"]
-        )
-    except (signing.BadSignature, KeyError, Manager.DoesNotExist):
+    manager = _manager_of(token, salt=links.SALT_DIGEST_OPTOUT)
+    if manager is None:
         return _invalid(request)
     if request.method == "POST":
         subscriptions.opt_out_manager_digests(manager_id=manager.pk, now=timezone.now())
@@ -334,11 +336,8 @@ class ManagerPreferencesForm(forms.Form):
 @require_http_methods(["GET", "HEAD", "POST"])
 @private_page
 def manager_preferences(request: HttpRequest, token: str) -> HttpResponse:
-    try:
-        manager = Manager.objects.get(
-            pk=links.read_token(token, salt=links.SALT_MANAGER_PREFERENCES)["m"]
-        )
-    except (signing.BadSignature, KeyError, Manager.DoesNotExist):
+    manager = _manager_of(token, salt=links.SALT_MANAGER_PREFERENCES)
+    if manager is None:
         return _invalid(request)
     now = timezone.now()
     form = ManagerPreferencesForm(request.POST or None, manager=manager, now=now)
