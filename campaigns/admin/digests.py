@@ -4,19 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
 from campaigns.admin.outbox import ReadOnlyAdmin
+from campaigns.building.checks import channel_setup_problem
 from campaigns.models import DigestCheckIn, DigestSettings, ManagerDigest
+
+
+class DigestSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
+    class Meta:
+        model = DigestSettings
+        fields = ["enabled", "weekday", "hour", "channel", "pause_days", "from_name",
+                  "postal_address"]  # fmt: skip
+
+    def clean_channel(self) -> str:
+        channel = str(self.cleaned_data["channel"])
+        if problem := channel_setup_problem(channel):
+            raise forms.ValidationError(f"Digests cannot go by Slack: {problem}.")
+        return channel
 
 
 @admin.register(DigestSettings)
 class DigestSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     """One row: the list opens it (with the defaults until staff first save it)."""
 
-    fields = ["enabled", "weekday", "hour", "pause_days", "from_name", "postal_address"]
+    form = DigestSettingsForm
+    fields = ("enabled", "weekday", "hour", "channel", "pause_days", "from_name", "postal_address")
 
     def changelist_view(
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
@@ -40,9 +56,9 @@ class DigestSettingsAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 
 @admin.register(ManagerDigest)
 class ManagerDigestAdmin(ReadOnlyAdmin):
-    list_display = ["pk", "manager", "week_of", "reports", "team_completion_rate", "status",
-                    "skip_reason", "sent_at"]  # fmt: skip
-    list_filter = ["status", "week_of"]
+    list_display = ["pk", "manager", "week_of", "reports", "team_completion_rate", "channel",
+                    "status", "skip_reason", "sent_at"]  # fmt: skip
+    list_filter = ["status", "channel", "week_of"]
     list_select_related = ["manager"]
     search_fields = ["manager__email", "manager__name"]
     date_hierarchy = "due_at"

@@ -1,9 +1,10 @@
 """Manager nudges as chat messages: a Slack direct message (Block Kit, with a plain-text
-fallback) and a Microsoft Teams Adaptive Card, built from the same rendered copy as the email.
+fallback) and a Microsoft Teams Adaptive Card, built from the same rendered copy as the email;
+and the weekly digest as a Slack direct message, built from the same content as its email.
 
-Names and copy go out as text, never as markup: Slack gets ``plain_text`` objects (no
-``@channel`` mention, no link from a name), and the markdown characters Adaptive Card
-TextBlocks would format are escaped.
+Names and copy go out as text, never as markup: Slack gets ``plain_text`` objects, or
+``mrkdwn`` with its control characters escaped (no ``@channel`` mention, no link from a
+name), and the markdown characters Adaptive Card TextBlocks would format are escaped.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from campaigns.content.emails import RenderedEmail
+from campaigns.content.emails import DigestContent, RenderedEmail
 
 # Slack's limits: a header's text 150 characters, a section's 3000, a button's label 75.
 SLACK_HEADER_MAX = 150
@@ -114,3 +115,82 @@ def teams_payload(rendered: RenderedEmail) -> dict[str, Any]:
             {"contentType": ADAPTIVE_CARD_CONTENT_TYPE, "contentUrl": None, "content": card}
         ],
     }
+
+
+# A Slack message holds at most 50 blocks; a digest uses four besides its reports.
+SLACK_MAX_BLOCKS = 50
+SLACK_DIGEST_MAX_REPORTS = SLACK_MAX_BLOCKS - 4
+
+
+def _mrkdwn_escape(text: str) -> str:
+    """Text as Slack's ``mrkdwn`` shows it literally: the three characters it reads as
+    control sequences (a link, a mention) are escaped, as Slack's formatting guide says."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _digest_report(row: dict[str, str | int], pause_days: int | str) -> dict[str, Any]:
+    days = row["days_inactive"]
+    inactive = f"{days} days inactive" if isinstance(days, int) else str(days)
+    line = " · ".join(
+        _mrkdwn_escape(part)
+        for part in (str(row["course"]), f"paused at {row['paused_at']}", inactive)
+    )
+    text = (
+        f"*{_mrkdwn_escape(str(row['name']))}* ({_mrkdwn_escape(str(row['status']))})\n"
+        f"{line} · {row['percent']}% done\n"
+        f"Sent so far: {_mrkdwn_escape(str(row['sent']))} · "
+        f"<{_mrkdwn_escape(str(row['mailto']))}|Send a note>"
+    )
+    if len(text) > SLACK_SECTION_MAX:
+        raise DigestTooLarge(f"a report's line is longer than Slack's {SLACK_SECTION_MAX}")
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": text},
+        "accessory": {
+            "type": "button",
+            "text": _plain("I've talked to them", SLACK_BUTTON_MAX),
+            "url": str(row["check_in_url"]),
+            "accessibility_label": _cut(
+                f"I've talked to {row['name']}: pause their reminders for {pause_days} days",
+                75,
+            ),
+        },
+    }
+
+
+class DigestTooLarge(Exception):
+    """The digest does not fit in one Slack message: it goes by email."""
+
+
+def slack_digest(content: DigestContent) -> SlackMessage:
+    """The weekly digest as a Slack DM: the subject, the team's completion rate, one section
+    per report (what the email's table says, "Send a note" as a prefilled email, "I've
+    talked to them" as a button) and the digest's opt-out. Raises :class:`DigestTooLarge`
+    when it cannot fit in one message (more than 46 reports)."""
+    values, rows = content.values, content.rows
+    if len(rows) > SLACK_DIGEST_MAX_REPORTS:
+        raise DigestTooLarge(
+            f"{len(rows)} reports do not fit in one Slack message "
+            f"(at most {SLACK_DIGEST_MAX_REPORTS})"
+        )
+    change = f" ({values['team_change']})" if values["team_change"] else ""
+    rate = f"Team completion rate: {values['team_rate']}{change}"
+    pause_days = values["pause_days"]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": _plain(str(values["subject"]), SLACK_HEADER_MAX)},
+        {"type": "section", "text": _plain(rate)},
+        *(_digest_report(row, pause_days) for row in rows),
+        {
+            "type": "context",
+            "elements": [
+                _plain(f"“I've talked to them” pauses their reminders for {pause_days} days.")
+            ],
+        },
+        {
+            "type": "context",
+            "elements": [_plain(f"Stop the weekly team digest: {values['unsubscribe_url']}", 2000)],
+        },
+    ]
+    names = ", ".join(str(row["name"]) for row in rows)
+    text = f"{values['subject']}\n{rate}\n{names}"
+    return SlackMessage(text=_cut(text, 4000), blocks=blocks)

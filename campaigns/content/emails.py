@@ -558,24 +558,31 @@ def _digest_row(
     }
 
 
-def render_digest(
+@dataclass(frozen=True)
+class DigestContent:
+    """What a weekly digest says, whatever carries it: the values around the table (the
+    subject among them) and one row per report."""
+
+    values: dict[str, str | int]
+    rows: list[dict[str, str | int]]
+
+
+def digest_content(
     *,
     digest: ManagerDigest,
     reports: Sequence[DigestReport],
     config: DigestSettings,
     now: dt.datetime,
-) -> RenderedEmail:
+) -> DigestContent:
     """The weekly team digest to one manager: the team's completion rate and its change since
-    last week above a table of their reports, each with a ready-to-send note (the one-line
-    script) and "I've talked to them". Rendered by the locked engine from the project's
-    templates ``emails/digest-subject.txt``, ``-body.txt`` and ``-body.html``; learners' names
-    are escaped in the HTML part and line breaks stripped from the subject."""
+    last week above their reports, each with a ready-to-send note (the one-line script) and
+    "I've talked to them". The subject is rendered by the locked engine from the project's
+    template ``emails/digest-subject.txt``, with line breaks stripped."""
     manager = digest.manager
     zone = manager.time_zone or settings.MANAGER_DEFAULT_TIME_ZONE
     rows = [_digest_row(report, digest=digest, zone=zone, now=now) for report in reports]
     returned = sum(1 for r in reports if r.enrollment.status == Enrollment.Status.REACTIVATED)
     rate = digest.team_completion_rate
-    opt_out = links.digest_optout_url(manager_id=manager.pk)
     values: dict[str, str | int] = {
         "manager_first_name": manager.name.split(" ")[0] if manager.name else "",
         "report_count": len(rows) - returned,
@@ -585,10 +592,24 @@ def render_digest(
         "pause_days": config.pause_days,
         "sender_name": config.from_name or "The Learning Team",
         "postal_address": config.postal_address,
-        "unsubscribe_url": opt_out,
+        "unsubscribe_url": links.digest_optout_url(manager_id=manager.pk),
     }
     subject = templating.render_subject(_project_template("emails/digest-subject.txt"), values)
     values["subject"] = subject
+    return DigestContent(values=values, rows=rows)
+
+
+def render_digest(
+    *,
+    digest: ManagerDigest,
+    content: DigestContent,
+    config: DigestSettings,
+) -> RenderedEmail:
+    """The digest as an email, rendered by the locked engine from the project's templates
+    ``emails/digest-body.txt`` and ``-body.html``; learners' names are escaped in the HTML
+    part."""
+    values, rows = content.values, content.rows
+    subject, opt_out = str(values["subject"]), str(values["unsubscribe_url"])
     text = templating.render_with_rows(
         _project_template("emails/digest-body.txt"), values, rows, html=False
     )

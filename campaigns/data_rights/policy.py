@@ -124,8 +124,15 @@ POLICY: dict[str, Personal] = {
     "campaigns.ManagerDigest": Personal(
         export_as="digests",
         manager=("manager",),
-        personal={"to_email": "", "subject": "", "last_error": ""},
-        kept=("status", "skip_reason", "message_id", "esp_message_id"),
+        # A channel's fallback reason can name the address ("Slack knows no user …").
+        personal={
+            "to_email": "",
+            "to_address": "",
+            "subject": "",
+            "last_error": "",
+            "postponed_reason": "",
+        },
+        kept=("channel", "status", "skip_reason", "message_id", "esp_message_id"),
     ),
     "campaigns.DigestCheckIn": Personal(
         export_as="check_ins", learner=("learner",), manager=("digest__manager",)
@@ -143,13 +150,14 @@ POLICY: dict[str, Personal] = {
             "subject": "",
             "last_error": "",
             "destination_url": "",
+            # A channel's fallback reason can name the address ("Slack knows no user …").
+            "postponed_reason": "",
         },
         kept=(
             "kind",
             "channel",
             "audience",
             "status",
-            "postponed_reason",
             "skip_reason",
             "message_id",
             "esp_message_id",

@@ -137,8 +137,8 @@ class Claimed:
 
     @property
     def step_send(self) -> Send:
-        """The send, where only a send can be: a digest is an email, never on another channel
-        nor falling back from one."""
+        """The send, where only a send can be: a digest goes by email or Slack, never by
+        Teams or text message."""
         assert isinstance(self.send, Send)
         return self.send
 
@@ -333,6 +333,9 @@ def mark_sending(claimed: Sequence[Claimed], now: dt.datetime) -> list[Claimed]:
     fields = MARKED_FIELDS
     if isinstance(claimed[0].send, Send):
         fields = [*MARKED_FIELDS, "destination_url"]
+    else:
+        # A Slack digest too large for one message goes by email (decided at claim).
+        fields = [*MARKED_FIELDS, "channel", "to_address", "postponed_reason"]
     owned = update_rows(
         [item.send for item in claimed], fields, only_if_status=(Send.Status.QUEUED,)
     )

@@ -39,7 +39,7 @@ from campaigns.delivery.claim import Claimed, claim, claimable, mark_sending
 from campaigns.delivery.outcomes import DeliveryResult
 from campaigns.delivery.record import put_back, record
 from campaigns.delivery.transmit import NOT_ATTEMPTED, NOT_ATTEMPTED_RATE_LIMITED, ErrorStreak
-from campaigns.models import Channel, Send
+from campaigns.models import Channel
 
 logger = logging.getLogger(__name__)
 
@@ -68,9 +68,7 @@ def deliver_claimed(claimed: list[Claimed], *, now: dt.datetime, result: Deliver
     digest's delivery uses this too, so both have the same exactly-once steps."""
     by_channel: dict[str, list[Claimed]] = {}
     for item in claimed:
-        # A digest is an email.
-        channel = item.send.channel if isinstance(item.send, Send) else Channel.EMAIL
-        by_channel.setdefault(channel, []).append(item)
+        by_channel.setdefault(item.send.channel, []).append(item)
     for channel, items in by_channel.items():
         try:
             with SESSIONS[channel](now) as send:

@@ -4,8 +4,9 @@
 (:func:`campaigns.delivery.deliver.deliver_claimed`); a worker that died mid-call leaves the
 digest ``sending`` for :func:`campaigns.delivery.record.reconcile_stale`.
 
-The transport is the email connection of :func:`deliver_claimed`; a digest sent on another
-channel would be claimed and recorded here the same way and differ only in that call.
+A digest goes by email, or as a Slack direct message where staff chose Slack and Slack knows
+the manager (:mod:`campaigns.delivery.channels.slack`, which also sends one it does not know
+back to email, as for nudges).
 """
 
 from __future__ import annotations
@@ -19,13 +20,14 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Q, QuerySet
 
-from campaigns.content import emails
+from campaigns.content import chat, emails
 from campaigns.delivery.claim import Claimed, header_problem
 from campaigns.delivery.deliver import deliver_claimed
 from campaigns.delivery.outcomes import DeliveryResult, describe
 from campaigns.engine.digests import CAME_BACK_WITHIN
 from campaigns.models import (
     Audience,
+    Channel,
     DigestSettings,
     Enrollment,
     ManagerDigest,
@@ -38,9 +40,10 @@ logger = logging.getLogger(__name__)
 
 
 def claimable_digests(now: dt.datetime) -> QuerySet[ManagerDigest]:
-    # As for sends: a digest put back with a back-off waits for its due time.
+    # A digest is due from its creation; one put back with a back-off, or held for as long as
+    # a provider asked, waits for its due time unless a pass handed it over again.
     return ManagerDigest.objects.filter(
-        Q(enqueued_at__isnull=False) | Q(attempts=0) | Q(due_at__lte=now),
+        Q(enqueued_at__isnull=False) | Q(due_at__lte=now),
         status=ManagerDigest.Status.QUEUED,
     )
 
@@ -114,6 +117,28 @@ def reports_for(
     return by_manager
 
 
+def _build(
+    digest: ManagerDigest,
+    reports: list[emails.DigestReport],
+    *,
+    config: DigestSettings,
+    now: dt.datetime,
+) -> Claimed:
+    """The digest's message on its channel: a Slack DM, or the email (also for a team too
+    large for one Slack message, which then goes by email)."""
+    content = emails.digest_content(digest=digest, reports=reports, config=config, now=now)
+    digest.subject = str(content.values["subject"])[:300]
+    if digest.channel == Channel.SLACK:
+        try:
+            return Claimed(digest, slack=chat.slack_digest(content))
+        except chat.DigestTooLarge as exc:
+            digest.channel, digest.to_address = Channel.EMAIL, ""
+            digest.postponed_reason = f"by email: {exc}"[:200]
+    rendered = emails.render_digest(digest=digest, content=content, config=config)
+    digest.message_id = rendered.headers.get("Message-ID", "")[:300]
+    return Claimed(digest, message=rendered.as_message())
+
+
 def claim_digests(
     digest_ids: Sequence[int], now: dt.datetime, result: DeliveryResult
 ) -> list[Claimed]:
@@ -147,21 +172,16 @@ def claim_digests(
                 skips[reason].append(digest.pk)
                 continue
             try:
-                rendered = emails.render_digest(
-                    digest=digest, reports=reports[digest.manager_id], config=config, now=now
-                )
-                message = rendered.as_message()
+                claimed = _build(digest, reports[digest.manager_id], config=config, now=now)
             except Exception as exc:
                 logger.exception("digest %s could not be rendered", digest.pk)
                 failures[f"could not be rendered: {describe(exc)}"].append(digest.pk)
                 continue
-            problem = header_problem(message)
+            problem = header_problem(claimed.message) if claimed.message is not None else ""
             if problem:
                 failures[problem].append(digest.pk)
                 continue
-            digest.subject = rendered.subject[:300]
-            digest.message_id = rendered.headers.get("Message-ID", "")[:300]
-            ready.append(Claimed(digest, message))
+            ready.append(claimed)
         for reason, pks in skips.items():
             result.skipped += ManagerDigest.objects.filter(pk__in=pks).update(
                 status=ManagerDigest.Status.SKIPPED, skip_reason=reason
@@ -196,6 +216,6 @@ def deliver_queued_digests(*, now: dt.datetime) -> DeliveryResult:
             break
         batch = deliver_digests(digest_ids=ids, now=now)
         result.add(batch)
-        if batch.claimed == 0:
-            break
+        if batch.claimed == 0 or batch.claimed == batch.retried:
+            break  # held by other workers, or the providers refuse everything for now
     return result

@@ -10,7 +10,7 @@ from django.db import transaction
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 
-from campaigns.delivery.claim import Claimed
+from campaigns.delivery.claim import Claimed, Outbox
 from campaigns.delivery.outcomes import (
     MAX_ATTEMPTS,
     DeliveryResult,
@@ -33,7 +33,6 @@ def record(
         send = item.send
         if outcome is Outcome.FALLBACK:
             # Nothing was handed over: queued again on the email channel, no attempt counted.
-            send = item.step_send
             send.status, send.channel, send.to_address = Send.Status.QUEUED, Channel.EMAIL, ""
             send.due_at, send.enqueued_at, send.attempts = now, None, send.attempts - 1
             send.postponed_reason = f"by email: {detail}"[:200]
@@ -43,7 +42,6 @@ def record(
             send.last_error = ""
             sent.append(send)
         elif outcome is Outcome.TRANSIENT and item.retry_after is not None:
-            send = item.step_send
             _hold(send, now=now, wait=item.retry_after, reason=detail)
             held.append(send)
         elif outcome is Outcome.TRANSIENT and send.attempts < MAX_ATTEMPTS:
@@ -67,10 +65,7 @@ def record(
     mine = (Send.Status.SENDING, Send.Status.UNCONFIRMED)
     # No savepoint of its own: delivery records inside the transaction that marks the next slice.
     with transaction.atomic(savepoint=False):
-        # A batch is all sends or all digests; only a send has a channel address to keep.
-        sent_fields = ["status", "sent_at", "esp_message_id", "last_error"]
-        if sent and isinstance(sent[0], Send):
-            sent_fields.append("to_address")
+        sent_fields = ["status", "sent_at", "esp_message_id", "last_error", "to_address"]
         result.sent += len(update_rows(sent, sent_fields, only_if_status=mine))
         result.retried += len(
             update_rows(
@@ -104,11 +99,13 @@ def record(
 HELD_FIELDS = ["status", "due_at", "enqueued_at", "attempts", "last_error", "postponed_reason"]
 
 
-def _hold(send: Send, *, now: dt.datetime, wait: dt.timedelta, reason: str) -> None:
-    """The provider asked for time (a rate limit's Retry-After): the send is scheduled again
-    for then, and a later pass releases it through the usual checks (quiet hours included)
-    rather than a worker waiting or taking it again too early."""
-    send.status, send.due_at, send.enqueued_at = Send.Status.SCHEDULED, now + wait, None
+def _hold(send: Outbox, *, now: dt.datetime, wait: dt.timedelta, reason: str) -> None:
+    """The provider asked for time (a rate limit's Retry-After). A send is scheduled again for
+    then, and a later pass releases it through the usual checks (quiet hours included) rather
+    than a worker waiting or taking it again too early. A digest, which has no release step,
+    stays queued and is not claimable before then (:func:`claimable_digests`)."""
+    send.status = Send.Status.SCHEDULED if isinstance(send, Send) else Send.Status.QUEUED
+    send.due_at, send.enqueued_at = now + wait, None
     send.last_error = reason
     send.postponed_reason = "the provider asked to wait (rate limit)"
 
@@ -127,7 +124,7 @@ def put_back(
     queued = (Send.Status.QUEUED,)
     if wait is not None:
         for item in claimed:
-            _hold(item.step_send, now=now, wait=wait, reason=reason)
+            _hold(item.send, now=now, wait=wait, reason=reason)
         result.retried += len(
             update_rows([c.send for c in claimed], HELD_FIELDS, only_if_status=queued)
         )

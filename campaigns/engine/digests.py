@@ -35,7 +35,7 @@ from campaigns.engine.sql import (
     without_jit,
     without_nested_loops,
 )
-from campaigns.models import DigestSettings, Enrollment, ManagerDigest
+from campaigns.models import Channel, DigestSettings, Enrollment, ManagerDigest
 from learners.models import Manager
 
 # A report who came back this recently is still in the digest ("came back this week").
@@ -104,7 +104,7 @@ def create_due_digests(*, now: dt.datetime, queue: bool = False) -> DigestBatch:
     ):
         if not _anyone_without_a_row(week=week, zones=names):
             continue
-        rows = _insert(week=week, zones=names, now=now, queue=queue)
+        rows = _insert(week=week, zones=names, now=now, queue=queue, config=config)
         queued = [pk for pk, status in rows if status == ManagerDigest.Status.QUEUED]
         batch.created += len(queued)
         batch.nothing_to_report += len(rows) - len(queued)
@@ -115,7 +115,7 @@ def create_due_digests(*, now: dt.datetime, queue: bool = False) -> DigestBatch:
 
 # The managers of these zones who may get a digest and have no row for the week yet.
 _CANDIDATES = f"""
-    SELECT m.id, m.email FROM {MANAGER} m
+    SELECT m.id, m.email, m.slack_user_id, m.slack_not_found_at FROM {MANAGER} m
     WHERE m.time_zone IN ({{zones}})
       AND m.nudges_opted_out_at IS NULL AND m.digests_opted_out_at IS NULL
       AND m.email <> ''
@@ -131,12 +131,15 @@ def _anyone_without_a_row(*, week: dt.date, zones: list[str]) -> bool:
 
 
 def _insert(
-    *, week: dt.date, zones: list[str], now: dt.datetime, queue: bool
+    *, week: dt.date, zones: list[str], now: dt.datetime, queue: bool, config: DigestSettings
 ) -> list[tuple[int, str]]:
     adapt, day = connection.ops.adapt_datetimefield_value, connection.ops.adapt_datefield_value
     candidates = _CANDIDATES.format(zones=", ".join(["%s"] * len(zones)))
     # Handed to delivery now, when queued (a NULL parameter would have no type in the CASE).
     enqueued = "CASE WHEN t.reports > 0 THEN %s END" if queue else "NULL"
+    # On Slack for managers it has not said it does not know (it tells only when asked, at
+    # delivery); the email for the others.
+    slack = f"%s = '{Channel.SLACK}' AND c.slack_not_found_at IS NULL"
     sql = f"""
         WITH candidates AS ({candidates}),
         reporting AS (
@@ -152,12 +155,15 @@ def _insert(
             GROUP BY l.manager_id
         )
         INSERT INTO {DIGEST}
-            (manager_id, week_of, to_email, status, due_at, skip_reason, attempts, last_error,
-             created_at, enqueued_at, subject, message_id, esp_message_id, reports,
-             team_completion_rate, previous_completion_rate)
+            (manager_id, week_of, to_email, channel, to_address, status, due_at, skip_reason,
+             postponed_reason, attempts, last_error, created_at, enqueued_at, subject,
+             message_id, esp_message_id, reports, team_completion_rate,
+             previous_completion_rate)
         SELECT c.id, %s, c.email,
+               CASE WHEN {slack} THEN '{Channel.SLACK}' ELSE '{Channel.EMAIL}' END,
+               CASE WHEN {slack} THEN c.slack_user_id ELSE '' END,
                CASE WHEN t.reports > 0 THEN %s ELSE %s END, %s,
-               CASE WHEN t.reports > 0 THEN '' ELSE %s END, 0, '', %s,
+               CASE WHEN t.reports > 0 THEN '' ELSE %s END, '', 0, '', %s,
                {enqueued}, '', '', '', COALESCE(t.reports, 0), t.rate,
                p.team_completion_rate
         FROM candidates c
@@ -173,6 +179,8 @@ def _insert(
         Enrollment.Status.REACTIVATED,
         adapt(now - CAME_BACK_WITHIN),
         day(week),
+        config.channel,
+        config.channel,
         ManagerDigest.Status.QUEUED,
         ManagerDigest.Status.SKIPPED,
         adapt(now),

@@ -19,6 +19,7 @@ from django.db.models import Q
 
 from learners.models import Learner, Manager
 
+from .building import Channel
 from .outbox import Enrollment, Send
 
 WEEKDAYS = [
@@ -30,6 +31,11 @@ WEEKDAYS = [
     (5, "Saturday"),
     (6, "Sunday"),
 ]
+
+# The channels a digest can go by. A Teams webhook posts to the team's own channel, where every
+# member would read how each colleague is doing, and a text message cannot carry a team table:
+# neither takes a digest.
+DIGEST_CHANNELS = [(Channel.EMAIL, Channel.EMAIL.label), (Channel.SLACK, "Slack direct message")]
 
 
 class DigestSettings(models.Model):
@@ -53,6 +59,14 @@ class DigestSettings(models.Model):
         default=7,
         validators=[MinValueValidator(1), MaxValueValidator(60)],
         help_text="“I've talked to them” pauses that learner's reminders for this many days.",
+    )
+    channel = models.CharField(
+        max_length=8,
+        choices=DIGEST_CHANNELS,
+        default=Channel.EMAIL,
+        db_default=Channel.EMAIL,
+        help_text="Slack: a direct message from the bot to each manager Slack knows; the "
+        "others, and a team too large for one Slack message, get the email.",
     )
     from_name = models.CharField(max_length=100, blank=True, default="The Learning Team")
     postal_address = models.TextField(
@@ -84,9 +98,17 @@ class ManagerDigest(models.Model):
     # The Monday (manager's local date) of the week this digest is for.
     week_of = models.DateField()
     to_email = models.EmailField(blank=True)
+    # Slack or email (the fallback), decided when the digest is created; on Slack the
+    # manager's Slack user id once known.
+    channel = models.CharField(
+        max_length=8, choices=Channel.choices, default=Channel.EMAIL, db_default=Channel.EMAIL
+    )
+    to_address = models.CharField(max_length=100, blank=True, default="", db_default="")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.QUEUED)
     due_at = models.DateTimeField()
     skip_reason = models.CharField(max_length=200, blank=True)
+    # Why it waits or changed channel (Slack's rate limit; by email after all).
+    postponed_reason = models.CharField(max_length=200, blank=True, default="", db_default="")
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     created_at = models.DateTimeField()

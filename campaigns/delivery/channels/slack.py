@@ -1,4 +1,5 @@
-"""Slack: a direct message to the manager from the bot, through the official ``slack_sdk``.
+"""Slack: a direct message to the manager from the bot (a nudge, or the weekly digest),
+through the official ``slack_sdk``.
 
 The manager's Slack user id comes from ``users.lookupByEmail`` the first time and is kept on
 the manager; a manager Slack does not know is marked so, and this nudge and later ones go by
@@ -68,7 +69,7 @@ class _Directory:
         self.known: dict[int, str] = {}
 
     def user_id(self, claimed: Claimed) -> str:
-        send = claimed.step_send
+        send = claimed.send  # a manager nudge, or a weekly digest
         manager = send.manager
         if manager is None:
             raise _NotOnSlack("the learner has no manager")
@@ -114,7 +115,7 @@ def _error_text(exc: BaseException) -> str:
 def transmit(
     claimed: Sequence[Claimed], streak: ErrorStreak, web: WebClient, now: dt.datetime
 ) -> Outcomes:
-    """Post each nudge as a DM; what happened to each."""
+    """Post each nudge or digest as a DM; what happened to each."""
     directory = _Directory(web, now)
     outcomes: Outcomes = []
     for index, item in enumerate(claimed):
@@ -145,7 +146,7 @@ def transmit(
             outcomes.append(_failed(item, exc, streak, looked_up=False))
             continue
         streak.count = 0
-        item.step_send.to_address = user_id
+        item.send.to_address = user_id
         outcomes.append(
             (item, Outcome.SENT, f"{response.get('channel', '')}:{response.get('ts', '')}")
         )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.test import override_settings
 
 from campaigns.models import DigestSettings, ManagerDigest
 from tests.campaigns.admin.helpers import client_for, text
@@ -20,7 +21,7 @@ def test_an_editor_chooses_the_day_hour_and_pause() -> None:
     assert "Monday" in text(page)
     answer = editor.post(
         "/admin/campaigns/digestsettings/add/",
-        {"enabled": "on", "weekday": "2", "hour": "14", "pause_days": "10",
+        {"enabled": "on", "weekday": "2", "hour": "14", "channel": "email", "pause_days": "10",
          "from_name": "People Team", "postal_address": "1 Way"},
     )  # fmt: skip
     assert answer.status_code == 302
@@ -31,9 +32,28 @@ def test_an_editor_chooses_the_day_hour_and_pause() -> None:
     assert editor.get("/admin/campaigns/digestsettings/add/").status_code == 403
     bad = editor.post(
         "/admin/campaigns/digestsettings/1/change/",
-        {"enabled": "on", "weekday": "2", "hour": "25", "pause_days": "10"},
+        {"enabled": "on", "weekday": "2", "hour": "25", "channel": "email", "pause_days": "10"},
     )
     assert "Ensure this value is less than or equal to 23." in text(bad)
+
+
+def test_slack_digests_are_refused_until_slack_is_set_up() -> None:
+    editor = client_for(staff_user("erin", "Campaign editors"))
+    form = {"enabled": "on", "weekday": "0", "hour": "9", "channel": "slack", "pause_days": "7"}
+    with override_settings(SLACK_BOT_TOKEN=""):
+        refused = editor.post("/admin/campaigns/digestsettings/add/", form)
+    assert refused.status_code == 200
+    assert "Digests cannot go by Slack: Slack is not configured (set SLACK_BOT_TOKEN" in (
+        text(refused)
+    )
+    assert not DigestSettings.objects.exists()
+    # Teams and text messages are not offered: neither can carry a team's table privately.
+    assert 'value="teams"' not in refused.content.decode()
+    assert 'value="sms"' not in refused.content.decode()
+    with override_settings(SLACK_BOT_TOKEN="xoxb-test"):
+        saved = editor.post("/admin/campaigns/digestsettings/add/", form)
+    assert saved.status_code == 302
+    assert DigestSettings.current().channel == "slack"
 
 
 def test_a_viewer_reads_digests_but_changes_no_settings() -> None:

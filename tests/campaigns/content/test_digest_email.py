@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 from django.test import override_settings
 
-from campaigns.content.emails import DigestReport, render_digest
+from campaigns.content.emails import DigestReport, digest_content, render_digest
 from campaigns.models import Campaign, DigestSettings, Enrollment, ManagerDigest
 from tests.factories import CampaignFactory, CourseFactory, LearnerFactory, ManagerFactory
 
@@ -43,15 +43,17 @@ def test_what_the_digest_says_for_each_kind_of_report() -> None:
         manager=manager, week_of=dt.date(2026, 12, 7), to_email=manager.email, due_at=MONDAY,
         created_at=MONDAY, reports=2, team_completion_rate=None,
     )  # fmt: skip
-    email = render_digest(
+    config = DigestSettings(pk=1, from_name="People Team", postal_address="1 Way\n10115 Berlin")
+    content = digest_content(
         digest=digest,
         reports=[
             DigestReport(enrollment=returned, progress=None, sent=1, last_sent_at=MONDAY),
             DigestReport(enrollment=active, progress=None, sent=0, last_sent_at=None),
         ],
-        config=DigestSettings(pk=1, from_name="People Team", postal_address="1 Way\n10115 Berlin"),
+        config=config,
         now=MONDAY,
     )
+    email = render_digest(digest=digest, content=content, config=config)
     assert email.subject == "Your team this week: 1 in a re-engagement campaign, 1 back"
     assert email.to == "lead@example.com"
     assert email.from_email == "People Team <learning@example.com>"
