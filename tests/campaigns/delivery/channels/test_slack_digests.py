@@ -180,9 +180,7 @@ def test_a_team_too_large_for_one_slack_message_gets_the_email(
     assert digest_posts(slack) == []
 
 
-def test_a_rate_limit_holds_the_digest_until_retry_after(
-    drip: Campaign, slack: HTTPServer
-) -> None:
+def test_a_rate_limit_holds_the_digest_until_retry_after(drip: Campaign, slack: HTTPServer) -> None:
     alex = ManagerFactory.create(
         email="alex@example.com", name="Alex Chen", time_zone="UTC", slack_user_id="W012A3CDE"
     )
