@@ -56,18 +56,17 @@ def signed_link(text: str, *, label: str, salt: str) -> tuple[str, dict[str, int
 
 def test_every_learner_email_links_the_preference_centre_next_to_unsubscribe(sent: Send) -> None:
     (message,) = mail.outbox
+    body = str(message.body)
     url, value = signed_link(
-        message.body, label="Pause or get fewer reminders:", salt=links.SALT_PREFERENCES
+        body, label="Pause or get fewer reminders:", salt=links.SALT_PREFERENCES
     )
     assert value == {"l": sent.learner_id}
     _, unsubscribe = signed_link(
-        message.body, label="Unsubscribe from these reminders:", salt=links.SALT_UNSUBSCRIBE
+        body, label="Unsubscribe from these reminders:", salt=links.SALT_UNSUBSCRIBE
     )
     assert unsubscribe == {"l": sent.learner_id, "s": sent.pk}
-    assert re.search(
-        r"Pause or get fewer reminders: \S+\nUnsubscribe from these reminders: ", message.body
-    )
-    html = message.alternatives[0][0]  # type: ignore[attr-defined]
+    assert re.search(r"Pause or get fewer reminders: \S+\nUnsubscribe from these reminders: ", body)
+    html = str(message.alternatives[0][0])  # type: ignore[union-attr]
     assert f'<a href="{url}" style="color:#616e7c;">Pause or get fewer reminders</a>' in html
 
 
@@ -79,7 +78,7 @@ def test_a_manager_email_links_the_manager_preferences(drip: Campaign) -> None:
         deliver_queued(now=day(n))
     (nudge,) = [m for m in mail.outbox if m.to == [learner.manager.email]]
     url, value = signed_link(
-        nudge.body, label="Pause these messages:", salt=links.SALT_MANAGER_PREFERENCES
+        str(nudge.body), label="Pause these messages:", salt=links.SALT_MANAGER_PREFERENCES
     )
     assert value == {"m": learner.manager.pk}
     assert f'<a href="{url}"' in nudge.alternatives[0][0]  # type: ignore[attr-defined]
