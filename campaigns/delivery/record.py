@@ -163,6 +163,19 @@ def confirm_sent(*, send_ids: Sequence[int], now: dt.datetime, esp_message_id: s
     ).update(**updates)
 
 
+def confirm_digests_sent(*, digest_ids: Sequence[int], now: dt.datetime) -> int:
+    """The ESP says these weekly digests went out (an event with their metadata
+    ``digest_id``): ``sending``/``unconfirmed`` ones become ``sent``, from when they were
+    handed over."""
+    return ManagerDigest.objects.filter(
+        pk__in=list(digest_ids), status__in=[Send.Status.SENDING, Send.Status.UNCONFIRMED]
+    ).update(
+        status=Send.Status.SENT,
+        sent_at=Coalesce(F("claimed_at"), Value(now)),
+        last_error="confirmed sent by an ESP event",
+    )
+
+
 def mark_unconfirmed_sent(*, send_ids: Sequence[int], now: dt.datetime) -> int:
     """An operator found these unconfirmed messages in the ESP's log (by their Message-ID):
     they went out when they were handed over, so they count as sent from then."""

@@ -22,7 +22,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models import F
 
-from campaigns.delivery.record import confirm_sent
+from campaigns.delivery.record import confirm_digests_sent, confirm_sent
 from campaigns.feedback import guardrails, sends, subscriptions
 from campaigns.feedback import suppression as suppressing
 from campaigns.feedback.bounces import classify_bounce, esp_opinion
@@ -164,6 +164,8 @@ def _unsubscribe(events: Sequence[EspEvent], matched: dict[int, sends.Matched]) 
 
 def _describe(event: EspEvent, send: sends.Matched | None, text: str) -> str:
     where = f"send {send.pk}" if send is not None else "no matching send"
+    if send is None and event.metadata_digest_id:
+        where = f"weekly digest {event.metadata_digest_id}"
     what = event.event_type
     if event.is_machine:
         what += " (machine, not counted)"
@@ -205,6 +207,13 @@ def _apply_batch(event_ids: Sequence[int], now: dt.datetime, result: ApplyResult
     confirmed = sends.record_times(events, matched)
     for send_id, (at, esp_message_id) in sorted(confirmed.items()):
         result.confirmed += confirm_sent(send_ids=[send_id], now=at, esp_message_id=esp_message_id)
+    digest_ids = {
+        e.metadata_digest_id
+        for e in events
+        if e.metadata_digest_id and e.event_type in sends.CONFIRMING and e.pk not in matched
+    }
+    if digest_ids:
+        result.confirmed += confirm_digests_sent(digest_ids=sorted(digest_ids), now=now)
     for event in events:
         send = matched.get(event.pk)
         event.classification, event.status_code, text = classify(event)

@@ -76,8 +76,8 @@ def event_key(*, esp: str, event: AnymailTrackingEvent, raw: Any, recipient: str
     return "sha256:" + hashlib.sha256(payload.encode()).hexdigest()
 
 
-def _send_id(metadata: Any) -> int | None:
-    value = metadata.get("send_id") if isinstance(metadata, dict) else None
+def _metadata_id(metadata: Any, name: str = "send_id") -> int | None:
+    value = metadata.get(name) if isinstance(metadata, dict) else None
     try:
         number = int(str(value))
     except (TypeError, ValueError):
@@ -117,7 +117,8 @@ def build_event(*, event: AnymailTrackingEvent, esp_name: str, now: dt.datetime)
         event_type=str(event.event_type)[:20],
         recipient=recipient,
         message_id=str(event.message_id or "")[:300],
-        metadata_send_id=_send_id(event.metadata),
+        metadata_send_id=_metadata_id(event.metadata),
+        metadata_digest_id=_metadata_id(event.metadata, "digest_id"),
         occurred_at=event.timestamp or now,
         received_at=now,
         reject_reason=str(event.reject_reason or "")[:20],

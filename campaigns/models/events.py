@@ -36,6 +36,8 @@ class EspEvent(models.Model):
     message_id = models.CharField(max_length=300, blank=True)
     # Our send id, from the message's metadata when the ESP echoes it back.
     metadata_send_id = models.BigIntegerField(null=True, blank=True)
+    # A weekly digest's id, from its metadata: its delivery confirms a digest left unconfirmed.
+    metadata_digest_id = models.BigIntegerField(null=True, blank=True)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField()
     reject_reason = models.CharField(max_length=20, blank=True)

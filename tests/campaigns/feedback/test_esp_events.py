@@ -15,9 +15,9 @@ from pytest_httpserver import HTTPServer
 from campaigns import tasks
 from campaigns.engine.results import PassResult
 from campaigns.feedback import apply, esp_events
-from campaigns.models import Campaign, EspEvent, Send
+from campaigns.models import Campaign, EspEvent, ManagerDigest, Send
 from tests.campaigns.feedback.conftest import ANYMAIL_SETTINGS, SES_TOPIC, load, make_send, post
-from tests.factories import NOW, LearnerFactory
+from tests.factories import NOW, LearnerFactory, ManagerFactory
 
 pytestmark = [
     pytest.mark.usefixtures("webhooks"),
@@ -84,6 +84,32 @@ def test_a_delivered_event_confirms_a_send_the_worker_could_not(
     apply.apply_pending(now=NOW + dt.timedelta(minutes=5))
     send.refresh_from_db()
     assert (send.status, send.sent_at, send.esp_message_id) == (Send.Status.SENT, NOW, "esp-9")
+
+
+@pytest.mark.parametrize("status", [Send.Status.UNCONFIRMED, Send.Status.SENDING])
+def test_a_delivered_event_confirms_a_weekly_digest_the_worker_could_not(
+    db: None, status: str
+) -> None:
+    manager = ManagerFactory.create(email="alex@example.com")
+    handed_over = NOW - dt.timedelta(minutes=20)
+    digest = ManagerDigest.objects.create(
+        manager=manager, week_of=dt.date(2026, 11, 30), to_email=manager.email, due_at=handed_over,
+        created_at=handed_over, claimed_at=handed_over, status=status, attempts=1,
+    )  # fmt: skip
+    signal(
+        event_type="delivered",
+        event_id="d1",
+        message_id="esp-9",
+        recipient="alex@example.com",
+        metadata={"digest_id": str(digest.pk)},
+    )
+    result = apply.apply_pending(now=NOW)
+    assert result.confirmed == 1
+    digest.refresh_from_db()
+    assert (digest.status, digest.sent_at) == (Send.Status.SENT, handed_over)
+    event = EspEvent.objects.get()
+    assert (event.metadata_digest_id, event.send_id) == (digest.pk, None)
+    assert event.outcome == f"weekly digest {digest.pk}: delivered"
 
 
 def test_a_sent_event_without_metadata_confirms_by_our_message_id(campaign: Campaign) -> None:
