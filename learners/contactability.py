@@ -179,6 +179,21 @@ def _set_learners_sms(*, learner_ids: Ids, enabled: bool, now: dt.datetime, sour
     return len(changed)
 
 
+def sms_by_reply(*, phone: str, enabled: bool, now: dt.datetime) -> int:
+    """A learner answered a text with STOP (``enabled`` False) or START: text messages off, or
+    on again where they had given SMS consent, for every learner with that number (E.164), on
+    their timeline."""
+    learners = Learner.objects.filter(phone=phone) if phone else Learner.objects.none()
+    if enabled:
+        learners = learners.filter(sms_consent_at__isnull=False)
+    return _set_learners_sms(
+        learner_ids=learners.values_list("pk", flat=True),
+        enabled=enabled,
+        now=now,
+        source=Change.Source.TEXT_REPLY,
+    )
+
+
 def suppress_learners(
     *, learner_ids: Ids, reason: Learner.SuppressionReason, now: dt.datetime
 ) -> int:

@@ -442,6 +442,7 @@ class PreferenceChange(models.Model):
         PREFERENCE_CENTRE = "preference_centre", "Preference centre"
         UNSUBSCRIBE_LINK = "unsubscribe_link", "Unsubscribe link or one-click header"
         ESP = "esp", "The email provider's report"
+        TEXT_REPLY = "text_reply", "A reply to a text message (STOP, START)"
         DEMO = "demo", "Demo data"
 
     learner = models.ForeignKey(

@@ -55,6 +55,8 @@ STOP_WORDS = {
     "OPTOUT",
     "REVOKE",
 }
+# The words that lift it again (Twilio's default opt-in keywords).
+START_WORDS = {"START", "UNSTOP", "YES"}
 # Twilio's error for a number that opted out on the carrier's or Twilio's side.
 OPTED_OUT_ERRORS = {"21610"}
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -136,22 +138,43 @@ def status_callback(request: HttpRequest) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+def _words(params: dict[str, str]) -> str:
+    return " ".join(params.get("Body", "").upper().split())
+
+
 def is_opt_out(params: dict[str, str]) -> bool:
     if params.get("OptOutType", "").upper() == "STOP":
         return True
-    return " ".join(params.get("Body", "").upper().split()) in STOP_WORDS
+    return _words(params) in STOP_WORDS
+
+
+def is_opt_in(params: dict[str, str]) -> bool:
+    if params.get("OptOutType", "").upper() == "START":
+        return True
+    return _words(params) in START_WORDS
+
+
+def _reply(params: dict[str, str]) -> tuple[str, str]:
+    """What an answer is, and what it did: (description, outcome)."""
+    if is_opt_out(params):
+        return "opt-out", "opted out of text messages"
+    if is_opt_in(params):
+        return "opt-in", "text messages on again"
+    return "reply", "ignored"
 
 
 @csrf_exempt
 @require_POST
 def inbound(request: HttpRequest) -> HttpResponse:
-    """A learner answered a text. STOP opts their number out of text messages at once;
-    Twilio itself sends the confirmation, so the answer is empty TwiML."""
+    """A learner answered a text. STOP opts their number out of text messages at once, and
+    START (after a STOP) lets them in again where they had given SMS consent; both are on the
+    learner's timeline. Twilio itself sends the confirmation, so the answer is empty TwiML."""
     if not signature_valid(request):
         return _forbidden()
     now = timezone.now()
     params: dict[str, Any] = {key: request.POST.get(key, "") for key in request.POST}
     sid = str(params.get("MessageSid", ""))
+    description, outcome = _reply(params)
     with transaction.atomic():
         store_events(
             [
@@ -162,13 +185,15 @@ def inbound(request: HttpRequest) -> HttpResponse:
                     message_id=sid[:300],
                     occurred_at=now,
                     received_at=now,
-                    description="opt-out" if is_opt_out(params) else "reply",
+                    description=description,
                     raw=params,
                     applied_at=now,
-                    outcome="opted out of text messages" if is_opt_out(params) else "ignored",
+                    outcome=outcome,
                 )
             ]
         )
-        if is_opt_out(params):
-            contactability.opt_out_sms_numbers(phones=[str(params.get("From", ""))], now=now)
+        if description != "reply":  # a repeat changes nothing
+            contactability.sms_by_reply(
+                phone=str(params.get("From", "")), enabled=description == "opt-in", now=now
+            )
     return HttpResponse(EMPTY_TWIML, content_type="text/xml")

@@ -21,10 +21,11 @@ from campaigns.delivery.record import reconcile_stale
 from campaigns.engine.run import run_pass
 from campaigns.feedback.apply import apply_pending
 from campaigns.models import Channel, EspEvent, Send
-from learners.models import Learner
+from learners.models import Learner, PreferenceChange
 from tests.campaigns.conftest import day, one_step
 from tests.campaigns.delivery.channels.conftest import fixture
 from tests.campaigns.engine.helpers import learners
+from tests.factories import LearnerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -217,6 +218,38 @@ def test_stop_opts_the_number_out_and_the_next_step_goes_by_email(twilio: HTTPSe
     learner.enrollments.all().delete()
     run_pass(now=day(1))
     assert Send.objects.get().channel == "email"
+
+
+def test_start_after_stop_lets_texts_in_again_and_both_are_on_the_timeline(
+    twilio: HTTPServer,
+) -> None:
+    sent_text(twilio)
+    stop = post_signed("/twilio/inbound/", fixture("twilio", "inbound.stop.json"))
+    assert stop.status_code == 200
+    assert Learner.objects.get().sms_opted_out_at is not None
+    start = post_signed("/twilio/inbound/", fixture("twilio", "inbound.start.json"))
+    assert start.status_code == 200
+    assert start.content.decode().endswith("<Response></Response>")
+    learner = Learner.objects.get()
+    assert learner.sms_opted_out_at is None and learner.sms_consent_at is not None
+    changes = PreferenceChange.objects.filter(learner=learner).order_by("at", "pk")
+    assert [(c.detail, c.source) for c in changes] == [
+        ("sms off", "text_reply"),
+        ("sms on", "text_reply"),
+    ]
+    assert EspEvent.objects.get(description="opt-in").outcome == "text messages on again"
+    # Twilio retrying the same START changes nothing more.
+    post_signed("/twilio/inbound/", fixture("twilio", "inbound.start.json"))
+    assert PreferenceChange.objects.filter(learner=learner).count() == 2
+
+
+def test_start_does_not_give_consent_nobody_gave(twilio: HTTPServer) -> None:
+    learner = LearnerFactory.create(phone="+4915112345678", sms_consent_at=None)
+    response = post_signed("/twilio/inbound/", fixture("twilio", "inbound.start.json"))
+    assert response.status_code == 200
+    learner.refresh_from_db()
+    assert learner.sms_consent_at is None
+    assert not PreferenceChange.objects.exists()
 
 
 def test_a_consent_withdrawn_after_the_pass_sends_the_email_instead(twilio: HTTPServer) -> None:
