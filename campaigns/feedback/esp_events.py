@@ -28,9 +28,10 @@ from django.dispatch import Signal, receiver
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from campaigns.feedback import bots, bulk
+from campaigns.feedback import bots
 from campaigns.models import EspEvent
 from learners.models import normalize_email
+from reengagement.rows import insert_new
 
 logger = logging.getLogger(__name__)
 
@@ -137,7 +138,7 @@ def store_events(rows: Sequence[EspEvent]) -> list[int]:
     if not rows:
         return []
     if connection.vendor == "postgresql":
-        return sorted(bulk.insert_new(EspEvent, rows, ["esp", "key"]))
+        return sorted(insert_new(EspEvent, rows, ["esp", "key"]))
     EspEvent.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     keys: dict[str, set[str]] = {}
     for row in rows:
