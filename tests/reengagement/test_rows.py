@@ -22,7 +22,7 @@ def event(key: str, **fields: object) -> EspEvent:
         event_type="delivered",
         occurred_at=NOW,
         received_at=NOW,
-        **fields,  # type: ignore[arg-type]
+        **fields,
     )
 
 
