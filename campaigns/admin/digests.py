@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from campaigns.admin.outbox import ReadOnlyAdmin
 from campaigns.building.checks import channel_setup_problem
-from campaigns.models import DigestCheckIn, DigestSettings, ManagerDigest
+from campaigns.models import Channel, DigestCheckIn, DigestSettings, ManagerDigest
 
 
 class DigestSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
@@ -23,7 +23,9 @@ class DigestSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
     def clean_channel(self) -> str:
         channel = str(self.cleaned_data["channel"])
         if problem := channel_setup_problem(channel):
-            raise forms.ValidationError(f"Digests cannot go by Slack: {problem}.")
+            names: dict[str, str] = {Channel.SLACK: "Slack", Channel.TEAMS: "Microsoft Teams"}
+            label = names.get(channel, channel)
+            raise forms.ValidationError(f"Digests cannot go by {label}: {problem}.")
         return channel
 
 

@@ -9,6 +9,7 @@ name), and the markdown characters Adaptive Card TextBlocks would format are esc
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -194,3 +195,78 @@ def slack_digest(content: DigestContent) -> SlackMessage:
     names = ", ".join(str(row["name"]) for row in rows)
     text = f"{values['subject']}\n{rate}\n{names}"
     return SlackMessage(text=_cut(text, 4000), blocks=blocks)
+
+
+# A Teams webhook takes a message of at most 28 KB.
+TEAMS_MAX_BYTES = 28 * 1024
+
+
+def teams_digest(content: DigestContent) -> dict[str, Any]:
+    """The weekly digest as an Adaptive Card for the team's channel: the subject, the team's
+    completion rate, one container per report (the email's columns, "Send a note" as the
+    prefilled email, "I've talked to them" as a button) and the digest's opt-out. Raises
+    :class:`DigestTooLarge` when the card is over what a Teams webhook takes."""
+    values, rows = content.values, content.rows
+    change = f" ({values['team_change']})" if values["team_change"] else ""
+    pause_days = values["pause_days"]
+    body: list[dict[str, Any]] = [
+        _text_block(str(values["subject"]), weight="Bolder", size="Medium"),
+        _text_block(f"Team completion rate: {values['team_rate']}{change}"),
+    ]
+    for row in rows:
+        days = row["days_inactive"]
+        inactive = f"{days} days inactive" if isinstance(days, int) else str(days)
+        details = f"{row['course']} · paused at {row['paused_at']} · {inactive}"
+        body.append(
+            {
+                "type": "Container",
+                "separator": True,
+                "items": [
+                    _text_block(f"{row['name']} ({row['status']})", weight="Bolder"),
+                    _text_block(f"{details} · {row['percent']}% done"),
+                    _text_block(f"Sent so far: {row['sent']}", isSubtle=True),
+                    {
+                        "type": "ActionSet",
+                        "actions": [
+                            {
+                                "type": "Action.OpenUrl",
+                                "title": "I've talked to them",
+                                "url": str(row["check_in_url"]),
+                            },
+                            {
+                                "type": "Action.OpenUrl",
+                                "title": "Send a note",
+                                "url": str(row["mailto"]),
+                            },
+                        ],
+                    },
+                ],
+            }
+        )
+    body.append(
+        _text_block(
+            f"“I've talked to them” pauses their reminders for {pause_days} days. "
+            f"Stop the weekly team digest: {values['unsubscribe_url']}",
+            isSubtle=True,
+            size="Small",
+        )
+    )
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": ADAPTIVE_CARD_VERSION,
+        "body": body,
+    }
+    payload = {
+        "type": "message",
+        "attachments": [
+            {"contentType": ADAPTIVE_CARD_CONTENT_TYPE, "contentUrl": None, "content": card}
+        ],
+    }
+    size = len(json.dumps(payload).encode())
+    if size > TEAMS_MAX_BYTES:
+        raise DigestTooLarge(
+            f"the card for {len(rows)} reports is {size // 1024} KB, over the 28 KB a Teams "
+            "webhook takes"
+        )
+    return payload

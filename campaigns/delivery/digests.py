@@ -4,9 +4,10 @@
 (:func:`campaigns.delivery.deliver.deliver_claimed`); a worker that died mid-call leaves the
 digest ``sending`` for :func:`campaigns.delivery.record.reconcile_stale`.
 
-A digest goes by email, or as a Slack direct message where staff chose Slack and Slack knows
-the manager (:mod:`campaigns.delivery.channels.slack`, which also sends one it does not know
-back to email, as for nudges).
+A digest goes by email, as a Slack direct message where staff chose Slack and Slack knows the
+manager (:mod:`campaigns.delivery.channels.slack`, which also sends one it does not know back
+to email, as for nudges), or as a card in the team's Teams channel where staff chose Teams and
+all the manager's reports are in one team with a channel.
 """
 
 from __future__ import annotations
@@ -124,16 +125,18 @@ def _build(
     config: DigestSettings,
     now: dt.datetime,
 ) -> Claimed:
-    """The digest's message on its channel: a Slack DM, or the email (also for a team too
-    large for one Slack message, which then goes by email)."""
+    """The digest's message on its channel: a Slack DM, a Teams card, or the email (also for a
+    digest too large for one Slack message or Teams card, which then goes by email)."""
     content = emails.digest_content(digest=digest, reports=reports, config=config, now=now)
     digest.subject = str(content.values["subject"])[:300]
-    if digest.channel == Channel.SLACK:
-        try:
+    try:
+        if digest.channel == Channel.SLACK:
             return Claimed(digest, slack=chat.slack_digest(content))
-        except chat.DigestTooLarge as exc:
-            digest.channel, digest.to_address = Channel.EMAIL, ""
-            digest.postponed_reason = f"by email: {exc}"[:200]
+        if digest.channel == Channel.TEAMS:
+            return Claimed(digest, teams=chat.teams_digest(content))
+    except chat.DigestTooLarge as exc:
+        digest.channel, digest.to_address = Channel.EMAIL, ""
+        digest.postponed_reason = f"by email: {exc}"[:200]
     rendered = emails.render_digest(digest=digest, content=content, config=config)
     digest.message_id = rendered.headers.get("Message-ID", "")[:300]
     return Claimed(digest, message=rendered.as_message())

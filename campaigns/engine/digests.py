@@ -36,8 +36,9 @@ from campaigns.engine.sql import (
     without_nested_loops,
 )
 from campaigns.models import Channel, DigestSettings, Enrollment, ManagerDigest
-from learners.models import Manager
+from learners.models import Manager, TeamChannel
 
+TEAM_CHANNEL = TeamChannel._meta.db_table
 # A report who came back this recently is still in the digest ("came back this week").
 CAME_BACK_WITHIN = dt.timedelta(days=7)
 
@@ -138,8 +139,14 @@ def _insert(
     # Handed to delivery now, when queued (a NULL parameter would have no type in the CASE).
     enqueued = "CASE WHEN t.reports > 0 THEN %s END" if queue else "NULL"
     # On Slack for managers it has not said it does not know (it tells only when asked, at
-    # delivery); the email for the others.
+    # delivery); on Teams where every report is in one team with a channel; the email for the
+    # others.
     slack = f"%s = '{Channel.SLACK}' AND c.slack_not_found_at IS NULL"
+    has_channel = f"EXISTS (SELECT 1 FROM {TEAM_CHANNEL} tc WHERE tc.team = t.first_team)"  # noqa: S608
+    teams = (
+        f"%s = '{Channel.TEAMS}' AND t.first_team = t.last_team AND t.first_team <> '' "
+        f"AND {has_channel}"
+    )
     sql = f"""
         WITH candidates AS ({candidates}),
         reporting AS (
@@ -148,7 +155,9 @@ def _insert(
               AND (e.status = %s OR (e.status = %s AND e.reactivated_at > %s))
         ),
         team AS (
-            SELECT l.manager_id, AVG(l.completion_rate) AS rate, COUNT(r.learner_id) AS reports
+            SELECT l.manager_id, AVG(l.completion_rate) AS rate, COUNT(r.learner_id) AS reports,
+                   MIN(CASE WHEN r.learner_id IS NOT NULL THEN l.team END) AS first_team,
+                   MAX(CASE WHEN r.learner_id IS NOT NULL THEN l.team END) AS last_team
             FROM {LEARNER} l
             LEFT JOIN reporting r ON r.learner_id = l.id
             WHERE l.manager_id IN (SELECT id FROM candidates)
@@ -160,8 +169,10 @@ def _insert(
              message_id, esp_message_id, reports, team_completion_rate,
              previous_completion_rate)
         SELECT c.id, %s, c.email,
-               CASE WHEN {slack} THEN '{Channel.SLACK}' ELSE '{Channel.EMAIL}' END,
-               CASE WHEN {slack} THEN c.slack_user_id ELSE '' END,
+               CASE WHEN {slack} THEN '{Channel.SLACK}' WHEN {teams} THEN '{Channel.TEAMS}'
+                    ELSE '{Channel.EMAIL}' END,
+               CASE WHEN {slack} THEN c.slack_user_id WHEN {teams} THEN t.first_team
+                    ELSE '' END,
                CASE WHEN t.reports > 0 THEN %s ELSE %s END, %s,
                CASE WHEN t.reports > 0 THEN '' ELSE %s END, '', 0, '', %s,
                {enqueued}, '', '', '', COALESCE(t.reports, 0), t.rate,
@@ -179,8 +190,7 @@ def _insert(
         Enrollment.Status.REACTIVATED,
         adapt(now - CAME_BACK_WITHIN),
         day(week),
-        config.channel,
-        config.channel,
+        *[config.channel] * 4,
         ManagerDigest.Status.QUEUED,
         ManagerDigest.Status.SKIPPED,
         adapt(now),

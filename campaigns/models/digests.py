@@ -32,10 +32,13 @@ WEEKDAYS = [
     (6, "Sunday"),
 ]
 
-# The channels a digest can go by. A Teams webhook posts to the team's own channel, where every
-# member would read how each colleague is doing, and a text message cannot carry a team table:
-# neither takes a digest.
-DIGEST_CHANNELS = [(Channel.EMAIL, Channel.EMAIL.label), (Channel.SLACK, "Slack direct message")]
+# The channels a digest can go by. Not text messages: managers have no number on file, and two
+# SMS segments cannot carry a team's table.
+DIGEST_CHANNELS = [
+    (Channel.EMAIL, Channel.EMAIL.label),
+    (Channel.SLACK, "Slack direct message"),
+    (Channel.TEAMS, "Microsoft Teams team channel"),
+]
 
 
 class DigestSettings(models.Model):
@@ -65,8 +68,9 @@ class DigestSettings(models.Model):
         choices=DIGEST_CHANNELS,
         default=Channel.EMAIL,
         db_default=Channel.EMAIL,
-        help_text="Slack: a direct message from the bot to each manager Slack knows; the "
-        "others, and a team too large for one Slack message, get the email.",
+        help_text="Slack: a direct message from the bot to each manager Slack knows. Teams: "
+        "posted to the channel of the team all of the manager's reports are in (Learners › "
+        "Teams channels). Anyone else, and a digest too large for one message, gets the email.",
     )
     from_name = models.CharField(max_length=100, blank=True, default="The Learning Team")
     postal_address = models.TextField(
@@ -98,8 +102,8 @@ class ManagerDigest(models.Model):
     # The Monday (manager's local date) of the week this digest is for.
     week_of = models.DateField()
     to_email = models.EmailField(blank=True)
-    # Slack or email (the fallback), decided when the digest is created; on Slack the
-    # manager's Slack user id once known.
+    # Slack, Teams or email (the fallback), decided when the digest is created; on Slack the
+    # manager's Slack user id once known, on Teams the team whose channel it is posted to.
     channel = models.CharField(
         max_length=8, choices=Channel.choices, default=Channel.EMAIL, db_default=Channel.EMAIL
     )

@@ -1,5 +1,6 @@
-"""Microsoft Teams: an Adaptive Card posted to the team channel's Workflows webhook (the URL
-staff keep per team in the admin). Workflows answers 202 Accepted and returns no message id."""
+"""Microsoft Teams: an Adaptive Card (a nudge, or a weekly digest) posted to the team channel's
+Workflows webhook (the URL staff keep per team in the admin). Workflows answers 202 Accepted
+and returns no message id."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ def _classify_error(exc: requests.RequestException) -> Outcome:
 def transmit(claimed: Sequence[Claimed], streak: ErrorStreak, http: requests.Session) -> Outcomes:
     """Post each card to its team's webhook; what happened to each."""
     hooks = dict(
-        TeamChannel.objects.filter(team__in={c.step_send.to_address for c in claimed}).values_list(
+        TeamChannel.objects.filter(team__in={c.send.to_address for c in claimed}).values_list(
             "team", "webhook_url"
         )
     )
@@ -51,10 +52,10 @@ def transmit(claimed: Sequence[Claimed], streak: ErrorStreak, http: requests.Ses
         if streak.gave_up:
             outcomes += not_attempted(claimed[index:], streak)
             break
-        url = hooks.get(item.step_send.to_address, "")
+        url = hooks.get(item.send.to_address, "")
         if not url.lower().startswith("https://"):
             outcomes.append(
-                (item, Outcome.FALLBACK, f"no Teams channel for “{item.step_send.to_address}”")
+                (item, Outcome.FALLBACK, f"no Teams channel for “{item.send.to_address}”")
             )
             continue
         try:

@@ -37,7 +37,7 @@ def test_an_editor_chooses_the_day_hour_and_pause() -> None:
     assert "Ensure this value is less than or equal to 23." in text(bad)
 
 
-def test_slack_digests_are_refused_until_slack_is_set_up() -> None:
+def test_slack_and_teams_digests_are_refused_until_they_are_set_up() -> None:
     editor = client_for(staff_user("erin", "Campaign editors"))
     form = {"enabled": "on", "weekday": "0", "hour": "9", "channel": "slack", "pause_days": "7"}
     with override_settings(SLACK_BOT_TOKEN=""):
@@ -47,9 +47,11 @@ def test_slack_digests_are_refused_until_slack_is_set_up() -> None:
         text(refused)
     )
     assert not DigestSettings.objects.exists()
-    # Teams and text messages are not offered: neither can carry a team's table privately.
-    assert 'value="teams"' not in refused.content.decode()
+    # Text messages are not offered: managers have no number on file, and no table fits.
+    assert 'value="teams"' in refused.content.decode()
     assert 'value="sms"' not in refused.content.decode()
+    teams = editor.post("/admin/campaigns/digestsettings/add/", {**form, "channel": "teams"})
+    assert "Digests cannot go by Microsoft Teams: no team has a Teams channel yet" in text(teams)
     with override_settings(SLACK_BOT_TOKEN="xoxb-test"):
         saved = editor.post("/admin/campaigns/digestsettings/add/", form)
     assert saved.status_code == 302
