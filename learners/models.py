@@ -73,6 +73,13 @@ class Manager(models.Model):
             "IANA time zone for the weekly digest, e.g. America/New_York; blank uses the default."
         ),
     )
+    # The manager's mobile number in E.164, for nudges by text message: like a learner's, it
+    # needs their consent and no opt-out (STOP) since.
+    phone = models.CharField(
+        max_length=20, blank=True, default="", db_default="", validators=[validate_phone]
+    )
+    sms_consent_at = models.DateTimeField("SMS consent given", null=True, blank=True)
+    sms_opted_out_at = models.DateTimeField("SMS opted out", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

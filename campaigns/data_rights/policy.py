@@ -95,6 +95,8 @@ POLICY: dict[str, Personal] = {
             "learner": None,
             "slack_user_id": "",
             "time_zone": "",
+            "phone": "",
+            "sms_consent_at": None,
         },
     ),
     "learners.CourseProgress": Personal(export_as="progress", learner=("learner",), erase=DELETE),

@@ -299,7 +299,12 @@ class ManagerAdmin(ManagerAdminBase):
     search_fields = ("email", "name")
     raw_id_fields = ("learner",)
     # The manager's own choices (preferences page, one-click opt-outs); contactability writes them.
-    readonly_fields = ("messages_paused_until", "digests_opted_out_at", "created_at")
+    readonly_fields = (
+        "messages_paused_until",
+        "digests_opted_out_at",
+        "sms_opted_out_at",
+        "created_at",
+    )
     list_filter = (
         ("nudges_opted_out_at", admin.EmptyFieldListFilter),
         ("digests_opted_out_at", admin.EmptyFieldListFilter),

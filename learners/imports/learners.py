@@ -13,7 +13,7 @@ from learners import phones
 from learners.erasure import suppress_erased
 from learners.imports.base import BaseLearnerDataResource, ExternalIdLoader, column_values
 from learners.imports.lms import LMS_LEARNER_COLUMNS, MOODLE_SITE_DEFAULT_ZONE
-from learners.imports.widgets import canonical_time_zone, timestamp_field
+from learners.imports.widgets import TimestampWidget, canonical_time_zone, timestamp_field
 from learners.lookups import LOOKUP_CHUNK, chunked
 from learners.models import Learner, Manager, normalize_email, validate_time_zone
 
@@ -28,6 +28,8 @@ class LearnerResource(BaseLearnerDataResource):
     manager_email = fields.Field(column_name="manager_email")
     manager_name = fields.Field(column_name="manager_name")
     manager_time_zone = fields.Field(column_name="manager_time_zone")
+    manager_phone = fields.Field(column_name="manager_phone")
+    manager_sms_consent_at = fields.Field(column_name="manager_sms_consent_at")
     last_active_at = timestamp_field("last_active_at")
     unsubscribed_at = timestamp_field("unsubscribed_at", readonly=True)
     suppressed_at = timestamp_field("suppressed_at", readonly=True)
@@ -70,6 +72,8 @@ class LearnerResource(BaseLearnerDataResource):
             "manager_email",
             "manager_name",
             "manager_time_zone",
+            "manager_phone",
+            "manager_sms_consent_at",
             "time_zone",
             "locale",
             "last_active_at",
@@ -100,6 +104,13 @@ class LearnerResource(BaseLearnerDataResource):
     def dehydrate_manager_time_zone(self, learner: Learner) -> str:
         return learner.manager.time_zone if learner.manager else ""
 
+    def dehydrate_manager_phone(self, learner: Learner) -> str:
+        return learner.manager.phone if learner.manager else ""
+
+    def dehydrate_manager_sms_consent_at(self, learner: Learner) -> str:
+        consent = learner.manager.sms_consent_at if learner.manager else None
+        return consent.isoformat() if consent else ""
+
     def before_import(self, dataset: Any, **kwargs: Any) -> None:
         super().before_import(dataset, **kwargs)
         emails = {normalize_email(value) for value in column_values(dataset, "email")}
@@ -117,7 +128,8 @@ class LearnerResource(BaseLearnerDataResource):
         for chunk in chunked(sorted(manager_emails), LOOKUP_CHUNK):
             self._managers.update((m.email, m) for m in Manager.objects.filter(email__in=chunk))
         self._manager_renames: dict[int, str] = {}
-        self._manager_zones: dict[int, str] = {}
+        # Changes to existing managers (time zone, number, SMS consent), written after the rows.
+        self._manager_updates: dict[int, dict[str, Any]] = {}
 
     def before_import_row(self, row: dict[str, Any], **kwargs: Any) -> None:
         super().before_import_row(row, **kwargs)
@@ -185,11 +197,13 @@ class LearnerResource(BaseLearnerDataResource):
         email = row.get("manager_email") or ""
         name = str(row.get("manager_name") or "")
         zone = str(row.get("manager_time_zone") or "")
+        phone = str(row.get("manager_phone") or "").strip()
+        consent_text = str(row.get("manager_sms_consent_at") or "").strip()
         if not email:
-            if name:
-                raise ValidationError("A manager name needs the manager's email.")
-            if zone:
-                raise ValidationError("A manager time zone needs the manager's email.")
+            for value, what in ((name, "name"), (zone, "time zone"), (phone, "phone number"),
+                                (consent_text, "SMS consent")):  # fmt: skip
+                if value:
+                    raise ValidationError(f"A manager {what} needs the manager's email.")
             instance.manager = None
             return
         validate_email(email)
@@ -198,22 +212,35 @@ class LearnerResource(BaseLearnerDataResource):
                 validate_time_zone(zone)
             except ValidationError as exc:
                 raise ValidationError(f"manager_time_zone: {' '.join(exc.messages)}") from None
+        changes: dict[str, Any] = {"time_zone": zone} if zone else {}
+        if phone:
+            try:
+                changes["phone"] = phones.to_e164(phone)
+            except phones.BadPhoneNumber as exc:
+                raise ValidationError(f"manager_phone: {exc}") from None
+        if consent_text:
+            try:
+                changes["sms_consent_at"] = TimestampWidget().clean(consent_text)
+            except ValueError as exc:
+                raise ValidationError(f"manager_sms_consent_at: {exc}") from None
         if email == instance.email:
             raise ValidationError("A learner cannot be their own manager.")
         manager = self._managers.get(email)
         if manager is None:
             # Saved only when a valid row needs it (before_save_instance): a bad row creates
             # no manager.
-            manager = Manager(email=email, name=name, time_zone=zone)
+            manager = Manager(email=email, name=name, **changes)
             self._managers[email] = manager
         else:
             if manager.pk and name and name != manager.name:
                 self._manager_renames[manager.pk] = name
-            # A blank zone keeps the manager's, as for a learner's.
-            if zone and manager.pk and zone != manager.time_zone:
-                self._manager_zones[manager.pk] = zone
-            elif zone and not manager.pk:
-                manager.time_zone = zone
+            # A blank zone, number or consent keeps the manager's, as for a learner's.
+            changed = {k: v for k, v in changes.items() if getattr(manager, k) != v}
+            if changed and manager.pk:
+                self._manager_updates.setdefault(manager.pk, {}).update(changed)
+            elif changed:
+                for key, value in changed.items():
+                    setattr(manager, key, value)
         instance.manager = manager
 
     def skip_row(
@@ -236,7 +263,7 @@ class LearnerResource(BaseLearnerDataResource):
             manager.pk is not None
             and manager.pk == original.manager_id
             and manager.pk not in self._manager_renames
-            and manager.pk not in self._manager_zones
+            and manager.pk not in self._manager_updates
         )
 
     def before_save_instance(self, instance: Learner, row: dict[str, Any], **kwargs: Any) -> None:
@@ -255,9 +282,11 @@ class LearnerResource(BaseLearnerDataResource):
         if self._manager_renames:
             renamed = [Manager(pk=pk, name=name) for pk, name in self._manager_renames.items()]
             Manager.objects.bulk_update(renamed, ["name"], batch_size=500)
-        if self._manager_zones:
-            zoned = [Manager(pk=pk, time_zone=zone) for pk, zone in self._manager_zones.items()]
-            Manager.objects.bulk_update(zoned, ["time_zone"], batch_size=500)
+        by_columns: dict[tuple[str, ...], list[Manager]] = {}
+        for pk, changes in self._manager_updates.items():
+            by_columns.setdefault(tuple(sorted(changes)), []).append(Manager(pk=pk, **changes))
+        for columns, managers in by_columns.items():
+            Manager.objects.bulk_update(managers, list(columns), batch_size=500)
         link_managers_to_learners()
         # An erased address that comes back in a file is created suppressed.
         suppress_erased(emails=self._file_emails, now=self.now)

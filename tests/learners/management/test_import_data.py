@@ -89,7 +89,7 @@ def test_a_file_without_a_required_column_fails_and_names_it(db, write_file):
         "profile_field_managername, customfield_managername), "
         "manager_time_zone (or profile_field_manager_time_zone, "
         "customfield_manager_time_zone, profile_field_managertimezone, "
-        "customfield_managertimezone), "
+        "customfield_managertimezone), manager_phone, manager_sms_consent_at, "
         "time_zone (or timezone), locale (or lang, language), last_active_at (or last_login), "
         "phone, sms_consent_at, full_name (or name)."
     )
