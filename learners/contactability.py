@@ -180,13 +180,28 @@ def _set_learners_sms(*, learner_ids: Ids, enabled: bool, now: dt.datetime, sour
 
 
 def sms_by_reply(*, phone: str, enabled: bool, now: dt.datetime) -> int:
-    """A learner answered a text with STOP (``enabled`` False) or START: text messages off, or
-    on again where they had given SMS consent, for every learner with that number (E.164), on
-    their timeline."""
-    learners = Learner.objects.filter(phone=phone) if phone else Learner.objects.none()
+    """Someone answered a text with STOP (``enabled`` False) or START: text messages off, or
+    on again where they had given SMS consent, for every learner and manager with that number
+    (E.164), on their timeline."""
+    if not phone:
+        return 0
+    learners = Learner.objects.filter(phone=phone)
+    managers = Manager.objects.filter(phone=phone, sms_opted_out_at__isnull=not enabled)
     if enabled:
         learners = learners.filter(sms_consent_at__isnull=False)
-    return _set_learners_sms(
+        managers = managers.filter(sms_consent_at__isnull=False)
+    changed_managers = sorted(managers.values_list("pk", flat=True))
+    Manager.objects.filter(pk__in=changed_managers).update(
+        sms_opted_out_at=None if enabled else now
+    )
+    _record(
+        change=Change.Change.CHANNEL,
+        detail=f"sms {'on' if enabled else 'off'}",
+        source=Change.Source.TEXT_REPLY,
+        now=now,
+        manager_ids=changed_managers,
+    )
+    return len(changed_managers) + _set_learners_sms(
         learner_ids=learners.values_list("pk", flat=True),
         enabled=enabled,
         now=now,
@@ -334,10 +349,21 @@ def opt_out_sms(*, learner_ids: Ids, now: dt.datetime) -> int:
 
 
 def opt_out_sms_numbers(*, phones: Iterable[str], now: dt.datetime) -> int:
-    """Every learner with one of these numbers (E.164) wants no more text messages."""
+    """Every learner and manager with one of these numbers (E.164) wants no more text
+    messages."""
     numbers = [number for number in phones if number]
     if not numbers:
         return 0
     return Learner.objects.filter(phone__in=numbers, sms_opted_out_at__isnull=True).update(
+        sms_opted_out_at=now
+    ) + Manager.objects.filter(phone__in=numbers, sms_opted_out_at__isnull=True).update(
+        sms_opted_out_at=now
+    )
+
+
+def opt_out_manager_sms(*, manager_ids: Ids, now: dt.datetime) -> int:
+    """The managers want no more text messages (the carrier said so); their email and other
+    channels are unaffected."""
+    return Manager.objects.filter(pk__in=_ids(manager_ids), sms_opted_out_at__isnull=True).update(
         sms_opted_out_at=now
     )

@@ -95,10 +95,11 @@ class StepAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         (
             "Text message (SMS steps)",
             {
-                "fields": ["sms_body"],
-                "description": "Sent to learners with a mobile number and SMS consent on "
-                "file; the others get the email above. The link and “Reply STOP to opt out.” "
-                "are added.",
+                "fields": ["sms_body", "manager_sms_body"],
+                "description": "Sent to learners (and managers) with a mobile number and SMS "
+                "consent on file; the others get the email above. The link and “Reply STOP to "
+                "opt out.” are added; in the manager's text the link opens the note to the "
+                "learner.",
             },
         ),
     ]

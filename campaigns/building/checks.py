@@ -71,12 +71,12 @@ def link_problem(text: str) -> str | None:
 
 
 # Who each channel can reach: Slack and Teams carry manager nudges (a DM, a team channel),
-# text messages go to learners (only learners have numbers and SMS consent on file).
+# text messages go to learners and managers with a number and SMS consent on file.
 CHANNEL_AUDIENCES = {
     Channel.EMAIL: {Audience.LEARNER, Audience.MANAGER, Audience.BOTH},
     Channel.SLACK: {Audience.MANAGER},
     Channel.TEAMS: {Audience.MANAGER},
-    Channel.SMS: {Audience.LEARNER},
+    Channel.SMS: {Audience.LEARNER, Audience.MANAGER, Audience.BOTH},
 }
 
 
@@ -105,6 +105,22 @@ def channel_problems(step: Step) -> list[str]:
         )
     if problem := channel_setup_problem(channel):
         problems.append(f"goes by {channel.label} but {problem}")
-    if channel == Channel.SMS and (problem := sms.sms_problem(step.sms_body)):
+    if channel == Channel.SMS:
+        for problem in sms_text_problems(step):
+            problems.append(problem)
+    return problems
+
+
+def sms_text_problems(step: Step) -> list[str]:
+    """Why an SMS step's texts cannot go out: the learner's text when the learner gets one,
+    the manager's when the manager does."""
+    problems = []
+    if step.audience in (Audience.LEARNER, Audience.BOTH) and (
+        problem := sms.sms_problem(step.sms_body)
+    ):
+        problems.append(problem)
+    if step.audience in (Audience.MANAGER, Audience.BOTH) and (
+        problem := sms.sms_problem(step.manager_sms_body, to_manager=True)
+    ):
         problems.append(problem)
     return problems

@@ -131,9 +131,11 @@ class StepForm(forms.ModelForm):  # type: ignore[type-arg]
             "manager_script",
             "channel",
             "sms_body",
+            "manager_sms_body",
         ]
         widgets = {
             "sms_body": forms.Textarea(attrs={"rows": 3, "cols": 70}),
+            "manager_sms_body": forms.Textarea(attrs={"rows": 3, "cols": 70}),
             "body": forms.Textarea(attrs={"rows": 7, "cols": 70}),
             "manager_body": forms.Textarea(attrs={"rows": 5, "cols": 70}),
         }
@@ -158,11 +160,18 @@ def _check_channel(form: forms.ModelForm) -> None:  # type: ignore[type-arg]
             "channel",
             f"{Channel(channel).label} cannot reach the {Audience(audience).label.lower()}.",
         )
-    if channel == Channel.SMS:
+    if channel != Channel.SMS:
+        return
+    texts = []
+    if audience in (Audience.LEARNER, Audience.BOTH):
+        texts.append(("sms_body", False))
+    if audience in (Audience.MANAGER, Audience.BOTH):
+        texts.append(("manager_sms_body", True))
+    for name, to_manager in texts:
         # The campaign page's step rows have no text field: the step's own page has it.
-        field = "sms_body" if "sms_body" in form.fields else "channel"
-        source = form.cleaned_data.get("sms_body", form.instance.sms_body)
-        problem = sms.sms_problem(source or "")
+        field = name if name in form.fields else "channel"
+        source = form.cleaned_data.get(name, getattr(form.instance, name))
+        problem = sms.sms_problem(source or "", to_manager=to_manager)
         if problem:
             form.add_error(field, f"{problem[0].upper()}{problem[1:]}.")
 

@@ -1,5 +1,6 @@
-"""Text messages: staff's few words, the learner's first name and nothing else about them, the
-tracked link and the opt-out line, in at most two SMS segments.
+"""Text messages: staff's few words, first names and nothing else about anyone (the learner's;
+in a nudge to a manager, the manager's and the learner's), the tracked link and the opt-out
+line, in at most two SMS segments.
 
 The length is checked when staff save (:func:`sms_problem`) for the worst case: the longest
 first name a message carries and the longest link. A first name whose characters are not in
@@ -18,6 +19,8 @@ MAX_SEGMENTS = 2
 FIRST_NAME_MAX = 20
 OPT_OUT_LINE = "Reply STOP to opt out."
 VARIABLES = ("first_name",)
+# A nudge to a manager names the manager and the learner it is about, by first name only.
+MANAGER_VARIABLES = ("first_name", "manager_first_name")
 # The GSM 03.38 alphabet: basic characters count one, those of the extension table two.
 _GSM_BASIC = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
@@ -50,39 +53,53 @@ def _first_name(value: str) -> str:
     return (value or wording.NO_FIRST_NAME)[:FIRST_NAME_MAX].strip() or wording.NO_FIRST_NAME
 
 
-def compose(*, source: str, first_name: str, link: str) -> str:
-    """The message: the staff text for this first name, the link, the opt-out line."""
-    text = templating.render_text(source, {"first_name": first_name})
+def compose(*, source: str, names: dict[str, str], link: str) -> str:
+    """The message: the staff text for these first names, the link, the opt-out line."""
+    text = templating.render_text(source, dict(names))
     return " ".join(text.split()) + f" {link}\n{OPT_OUT_LINE}"
 
 
-def render_sms(*, source: str, first_name: str, send_id: int) -> str:
-    """The text message for one send, in at most :data:`MAX_SEGMENTS` segments."""
+def render_sms(
+    *, source: str, first_name: str, send_id: int, manager_first_name: str | None = None
+) -> str:
+    """The text message for one send, in at most :data:`MAX_SEGMENTS` segments; with
+    ``manager_first_name``, a nudge to that manager about the learner ``first_name``."""
     link = links.click_url(send_id)
-    text = compose(source=source, first_name=_first_name(first_name), link=link)
+    names = {"first_name": _first_name(first_name)}
+    if manager_first_name is not None:
+        names["manager_first_name"] = _first_name(manager_first_name)
+    text = compose(source=source, names=names, link=link)
     if segments(text) > MAX_SEGMENTS:
         # Only a name outside the GSM alphabet can do this; the check at save covers the rest.
-        text = compose(source=source, first_name=wording.NO_FIRST_NAME, link=link)
+        plain = dict.fromkeys(names, wording.NO_FIRST_NAME)
+        text = compose(source=source, names=plain, link=link)
     return text
 
 
-def sms_problem(source: str) -> str | None:
-    """Why ``source`` cannot be an SMS step's text, or None: it must parse, use no variable
-    but ``first_name``, and fit two segments with the longest name and link."""
+def sms_problem(source: str, *, to_manager: bool = False) -> str | None:
+    """Why ``source`` cannot be an SMS step's text (``to_manager``: its text to the manager),
+    or None: it must parse, use no variable but the first names, and fit two segments with the
+    longest names and link."""
+    allowed = MANAGER_VARIABLES if to_manager else VARIABLES
+    if to_manager and not source.strip():
+        return "an SMS step to the manager needs its text message to the manager"
     if not source.strip():
         return "an SMS step needs its text message"
     try:
         templating.validate_template(source, field="text message")
     except ValidationError as exc:
         return "; ".join(exc.messages)
-    others = sorted(templating.variables_used(source) - set(VARIABLES))
+    others = sorted(templating.variables_used(source) - set(allowed))
     if others:
+        names = " and ".join(f"{{{{ {name} }}}}" for name in allowed)
         return (
-            "a text message may use only {{ first_name }}, no other personal data "
+            f"a text message may use only {names}, no other personal data "
             f"(found: {', '.join(others)})"
         )
     worst = compose(
-        source=source, first_name="W" * FIRST_NAME_MAX, link=links.click_url(_LONGEST_SEND_ID)
+        source=source,
+        names=dict.fromkeys(allowed, "W" * FIRST_NAME_MAX),
+        link=links.click_url(_LONGEST_SEND_ID),
     )
     if segments(worst) > MAX_SEGMENTS:
         return (

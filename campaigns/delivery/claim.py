@@ -145,10 +145,16 @@ class Claimed:
 
 def _fallback_reason(send: Send) -> str:
     """Why a send on another channel must go by email after all ("" if it need not): the
-    learner withdrew SMS consent or opted out since the pass created it."""
-    learner = send.learner
-    if send.channel == Channel.SMS and (
-        learner.sms_opted_out_at or not learner.sms_consent_at or not learner.phone
+    recipient (the learner, or the manager of a nudge) withdrew SMS consent or opted out since
+    the pass created it."""
+    if send.channel != Channel.SMS:
+        return ""
+    recipient = send.manager if send.audience == Audience.MANAGER else send.learner
+    if (
+        recipient is None
+        or recipient.sms_opted_out_at
+        or not recipient.sms_consent_at
+        or not recipient.phone
     ):
         return "no SMS consent any more"
     return ""
@@ -162,11 +168,20 @@ def build(send: Send, rendered: emails.RenderedEmail) -> Claimed:
         return Claimed(send, teams=chat.teams_payload(rendered))
     if send.channel == Channel.SMS:
         assert send.step is not None
-        # The number on file now: a learner who changed it since the pass gets it there.
-        send.to_address = send.learner.phone
-        text = sms.render_sms(
-            source=send.step.sms_body, first_name=send.learner.first_name, send_id=send.pk
-        )
+        if send.audience == Audience.MANAGER and send.manager is not None:
+            # The number on file now: a recipient who changed it since the pass gets it there.
+            send.to_address = send.manager.phone
+            text = sms.render_sms(
+                source=send.step.manager_sms_body,
+                first_name=send.learner.first_name,
+                manager_first_name=send.manager.name.split(" ")[0],
+                send_id=send.pk,
+            )
+        else:
+            send.to_address = send.learner.phone
+            text = sms.render_sms(
+                source=send.step.sms_body, first_name=send.learner.first_name, send_id=send.pk
+            )
         return Claimed(send, sms=text)
     return Claimed(send, message=rendered.as_message())
 

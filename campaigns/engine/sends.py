@@ -64,6 +64,12 @@ REACH: dict[tuple[str, str], Reach] = {
         Channel.SLACK, "m.id IS NOT NULL AND m.slack_not_found_at IS NULL", "m.slack_user_id"
     ),
     (Channel.TEAMS, Audience.MANAGER): Reach(Channel.TEAMS, "tc.id IS NOT NULL", "l.team"),
+    (Channel.SMS, Audience.MANAGER): Reach(
+        Channel.SMS,
+        "m.id IS NOT NULL AND m.phone <> '' AND m.sms_consent_at IS NOT NULL "
+        "AND m.sms_opted_out_at IS NULL",
+        "m.phone",
+    ),
 }
 
 

@@ -303,6 +303,16 @@ class Step(models.Model):
         help_text="For SMS steps: the text before the link. Only {{ first_name }} may be "
         "used; with the link and “Reply STOP to opt out” it must fit two SMS segments.",
     )
+    manager_sms_body = models.CharField(
+        "text message to the manager",
+        max_length=300,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="For SMS steps to the manager: the text before the link, which opens the "
+        "note to the learner. Only {{ manager_first_name }} and the learner's {{ first_name }} "
+        "may be used; with the link and “Reply STOP to opt out” it must fit two SMS segments.",
+    )
 
     class Meta:
         ordering = ["campaign", "position"]

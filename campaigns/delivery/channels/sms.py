@@ -2,8 +2,9 @@
 callback that names the send (Twilio signs the whole URL, so the id in it is Twilio's word).
 
 A refusal because the number opted out on Twilio's side (error 21610, STOP) is recorded as
-the learner's SMS opt-out. A call that broke off mid-way may have been accepted: it stays
-"unconfirmed" until its status callback confirms it, never resent blindly.
+the recipient's (learner's or manager's) SMS opt-out. A call that broke off mid-way may have
+been accepted: it stays "unconfirmed" until its status callback confirms it, never resent
+blindly.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from campaigns.delivery.channels import ChannelUnavailable, Outcomes, Transmit
 from campaigns.delivery.claim import Claimed
 from campaigns.delivery.outcomes import Outcome, describe
 from campaigns.delivery.transmit import ErrorStreak, not_attempted
+from campaigns.models import Audience
 from learners import contactability
 
 logger = logging.getLogger(__name__)
@@ -86,6 +88,7 @@ def transmit(
     """Create one Twilio message per send; what happened to each."""
     outcomes: Outcomes = []
     opted_out: list[int] = []
+    managers_opted_out: list[int] = []
     for index, item in enumerate(claimed):
         if streak.gave_up:
             outcomes += not_attempted(claimed[index:], streak)
@@ -102,7 +105,10 @@ def transmit(
         except Exception as exc:
             outcome = _classify(exc)
             if isinstance(exc, TwilioRestException) and exc.code == OPTED_OUT:
-                opted_out.append(send.learner_id)
+                if send.audience == Audience.MANAGER and send.manager_id is not None:
+                    managers_opted_out.append(send.manager_id)
+                else:
+                    opted_out.append(send.learner_id)
             logger.warning("send %s: %s (%s)", send.pk, _error_text(exc), outcome.value)
             outcomes.append((item, outcome, _error_text(exc)))
             streak.count += outcome in (Outcome.TRANSIENT, Outcome.UNKNOWN)
@@ -111,6 +117,8 @@ def transmit(
         outcomes.append((item, Outcome.SENT, str(message.sid or "")))
     if opted_out:
         contactability.opt_out_sms(learner_ids=opted_out, now=now)
+    if managers_opted_out:
+        contactability.opt_out_manager_sms(manager_ids=managers_opted_out, now=now)
     return outcomes
 
 

@@ -72,12 +72,24 @@ def test_an_sms_step_without_twilio_settings_is_refused() -> None:
 
 
 @override_settings(**TWILIO)
-def test_text_messages_reach_learners_only_and_slack_managers_only() -> None:
-    step = StepFactory.create(channel=Channel.SMS, sms_body=SHORT, audience=Audience.BOTH)
-    problems = launch_problems(step.campaign)
-    assert any(
-        "Text message (SMS) reaches only the learner; change the audience or the channel" in p
-        for p in problems
+def test_a_text_message_step_to_the_manager_needs_the_managers_text() -> None:
+    step = StepFactory.create(
+        channel=Channel.SMS, sms_body=SHORT, audience=Audience.BOTH,
+        manager_subject="{{ first_name }} paused", manager_body="Could you check in?",
+    )  # fmt: skip
+    (problem,) = launch_problems(step.campaign)
+    assert problem.endswith("an SMS step to the manager needs its text message to the manager")
+    step.manager_sms_body = "Hi {{ manager_first_name }}, {{ first_name }} paused: send a note"
+    step.save()
+    services.launch_campaign(campaign=step.campaign, now=NOW)  # nothing left to refuse
+    step.campaign.status = "draft"
+    step.campaign.save()
+    step.manager_sms_body = "{{ first_name }} stopped at {{ last_module }}"
+    step.save()
+    (problem,) = launch_problems(step.campaign)
+    assert problem.endswith(
+        "a text message may use only {{ first_name }} and {{ manager_first_name }}, no other "
+        "personal data (found: last_module)"
     )
 
 
