@@ -32,8 +32,8 @@ WEEKDAYS = [
     (6, "Sunday"),
 ]
 
-# The channels a digest can go by. Not text messages: managers have no number on file, and two
-# SMS segments cannot carry a team's table.
+# The channels a digest can go by. Not text messages: two SMS segments cannot carry a team's
+# table.
 DIGEST_CHANNELS = [
     (Channel.EMAIL, Channel.EMAIL.label),
     (Channel.SLACK, "Slack direct message"),
