@@ -16,4 +16,5 @@ urlpatterns = [
     path("mp/<str:token>/", views.manager_preferences, name="manager_preferences"),
     path("d/<str:token>/", views.digest_optout, name="digest_optout"),
     path("t/<str:token>/", views.check_in, name="check_in"),
+    path("w/<str:token>/", views.digest_page, name="digest_page"),
 ]

@@ -23,7 +23,11 @@ class DigestSettingsForm(forms.ModelForm):  # type: ignore[type-arg]
     def clean_channel(self) -> str:
         channel = str(self.cleaned_data["channel"])
         if problem := channel_setup_problem(channel):
-            names: dict[str, str] = {Channel.SLACK: "Slack", Channel.TEAMS: "Microsoft Teams"}
+            names: dict[str, str] = {
+                Channel.SLACK: "Slack",
+                Channel.TEAMS: "Microsoft Teams",
+                Channel.SMS: "text message",
+            }
             label = names.get(channel, channel)
             raise forms.ValidationError(f"Digests cannot go by {label}: {problem}.")
         return channel

@@ -24,6 +24,7 @@ SALT_PREFERENCES = "campaigns.content.links.preferences"
 SALT_MANAGER_PREFERENCES = "campaigns.content.links.manager-preferences"
 SALT_DIGEST_OPTOUT = "campaigns.content.links.digest-optout"
 SALT_CHECK_IN = "campaigns.content.links.check-in"
+SALT_DIGEST_PAGE = "campaigns.content.links.digest-page"
 
 
 def make_token(value: dict[str, int], *, salt: str) -> str:
@@ -105,6 +106,12 @@ def check_in_url(*, digest_id: int, learner_id: int) -> str:
     digest, so only the manager it was sent to can pause that report's reminders."""
     token = make_token({"d": digest_id, "l": learner_id}, salt=SALT_CHECK_IN)
     return _url("campaigns:check_in", token)
+
+
+def digest_page_url(*, digest_id: int) -> str:
+    """The weekly digest as a page (what a text message links to): it names the digest, so
+    its "I've talked to them" links are that digest's."""
+    return _url("campaigns:digest_page", make_token({"d": digest_id}, salt=SALT_DIGEST_PAGE))
 
 
 def with_utm(url: str, *, source: str, campaign: str, content: str) -> str:

@@ -108,3 +108,19 @@ def sms_problem(source: str, *, to_manager: bool = False) -> str | None:
             + ("" if is_gsm(worst) else " or leave out characters such as emoji")
         )
     return None
+
+
+def render_digest_sms(*, values: dict[str, str | int], manager_first_name: str, link: str) -> str:
+    """The weekly digest as a text message: the team's counts and completion rate (no one's
+    name but the manager's first name) and the link to the digest's page, in at most
+    :data:`MAX_SEGMENTS` segments: the name, then the rate, are left out if it would not
+    fit."""
+    subject = str(values["subject"])
+    rate = f" Team completion rate: {values['team_rate']}."
+    name = _first_name(manager_first_name)
+    for greeting, extra in ((f"Hi {name}, ", rate), ("", rate), ("", "")):
+        head = f"{greeting}{subject[:1].lower() if greeting else subject[:1]}{subject[1:]}."
+        text = f"{head}{extra} See them and act: {link}\n{OPT_OUT_LINE}"
+        if segments(text) <= MAX_SEGMENTS:
+            return text
+    return text

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Count, Max, Q, QuerySet
 
-from campaigns.content import chat, emails
+from campaigns.content import chat, emails, links, sms
 from campaigns.delivery.claim import Claimed, header_problem
 from campaigns.delivery.deliver import deliver_claimed
 from campaigns.delivery.outcomes import DeliveryResult, describe
@@ -125,11 +125,27 @@ def _build(
     config: DigestSettings,
     now: dt.datetime,
 ) -> Claimed:
-    """The digest's message on its channel: a Slack DM, a Teams card, or the email (also for a
-    digest too large for one Slack message or Teams card, which then goes by email)."""
+    """The digest's message on its channel: a Slack DM, a Teams card, a text message with a
+    link to the digest's page, or the email (also for a digest too large for one Slack message
+    or Teams card, and for a manager who withdrew SMS consent since the pass)."""
     content = emails.digest_content(digest=digest, reports=reports, config=config, now=now)
     digest.subject = str(content.values["subject"])[:300]
+    manager = digest.manager
+    if digest.channel == Channel.SMS and (
+        manager.sms_opted_out_at or not manager.sms_consent_at or not manager.phone
+    ):
+        digest.channel, digest.to_address = Channel.EMAIL, ""
+        digest.postponed_reason = "by email: no SMS consent any more"
     try:
+        if digest.channel == Channel.SMS:
+            # The number on file now: a manager who changed it since the pass gets it there.
+            digest.to_address = manager.phone
+            text = sms.render_digest_sms(
+                values=content.values,
+                manager_first_name=manager.name.split(" ")[0],
+                link=links.digest_page_url(digest_id=digest.pk),
+            )
+            return Claimed(digest, sms=text)
         if digest.channel == Channel.SLACK:
             return Claimed(digest, slack=chat.slack_digest(content))
         if digest.channel == Channel.TEAMS:

@@ -116,7 +116,9 @@ def create_due_digests(*, now: dt.datetime, queue: bool = False) -> DigestBatch:
 
 # The managers of these zones who may get a digest and have no row for the week yet.
 _CANDIDATES = f"""
-    SELECT m.id, m.email, m.slack_user_id, m.slack_not_found_at FROM {MANAGER} m
+    SELECT m.id, m.email, m.slack_user_id, m.slack_not_found_at, m.phone, m.sms_consent_at,
+           m.sms_opted_out_at
+    FROM {MANAGER} m
     WHERE m.time_zone IN ({{zones}})
       AND m.nudges_opted_out_at IS NULL AND m.digests_opted_out_at IS NULL
       AND m.email <> ''
@@ -139,13 +141,17 @@ def _insert(
     # Handed to delivery now, when queued (a NULL parameter would have no type in the CASE).
     enqueued = "CASE WHEN t.reports > 0 THEN %s END" if queue else "NULL"
     # On Slack for managers it has not said it does not know (it tells only when asked, at
-    # delivery); on Teams where every report is in one team with a channel; the email for the
-    # others.
+    # delivery); on Teams where every report is in one team with a channel; by text message to
+    # managers with a number and SMS consent; the email for the others.
     slack = f"%s = '{Channel.SLACK}' AND c.slack_not_found_at IS NULL"
     has_channel = f"EXISTS (SELECT 1 FROM {TEAM_CHANNEL} tc WHERE tc.team = t.first_team)"  # noqa: S608
     teams = (
         f"%s = '{Channel.TEAMS}' AND t.first_team = t.last_team AND t.first_team <> '' "
         f"AND {has_channel}"
+    )
+    text = (
+        f"%s = '{Channel.SMS}' AND c.phone <> '' AND c.sms_consent_at IS NOT NULL "
+        "AND c.sms_opted_out_at IS NULL"
     )
     sql = f"""
         WITH candidates AS ({candidates}),
@@ -170,9 +176,9 @@ def _insert(
              previous_completion_rate)
         SELECT c.id, %s, c.email,
                CASE WHEN {slack} THEN '{Channel.SLACK}' WHEN {teams} THEN '{Channel.TEAMS}'
-                    ELSE '{Channel.EMAIL}' END,
+                    WHEN {text} THEN '{Channel.SMS}' ELSE '{Channel.EMAIL}' END,
                CASE WHEN {slack} THEN c.slack_user_id WHEN {teams} THEN t.first_team
-                    ELSE '' END,
+                    WHEN {text} THEN c.phone ELSE '' END,
                CASE WHEN t.reports > 0 THEN %s ELSE %s END, %s,
                CASE WHEN t.reports > 0 THEN '' ELSE %s END, '', 0, '', %s,
                {enqueued}, '', '', '', COALESCE(t.reports, 0), t.rate,
@@ -190,7 +196,7 @@ def _insert(
         Enrollment.Status.REACTIVATED,
         adapt(now - CAME_BACK_WITHIN),
         day(week),
-        *[config.channel] * 4,
+        *[config.channel] * 6,
         ManagerDigest.Status.QUEUED,
         ManagerDigest.Status.SKIPPED,
         adapt(now),

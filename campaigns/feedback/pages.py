@@ -17,7 +17,8 @@ from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from campaigns.content import links
+from campaigns.content import emails, links
+from campaigns.delivery.digests import reports_for as digest_reports
 from campaigns.feedback import subscriptions
 from campaigns.models import DigestSettings, Enrollment, ManagerDigest, SurveyReason
 from learners.models import ContactChannel, Learner, Manager
@@ -164,6 +165,30 @@ def check_in(request: HttpRequest, token: str) -> HttpResponse:
         request,
         "pages/check-in-confirm.html",
         {"name": name, "days": DigestSettings.current().pause_days, "in_campaign": in_campaign},
+    )
+
+
+@require_http_methods(["GET", "HEAD"])
+@private_page
+def digest_page(request: HttpRequest, token: str) -> HttpResponse:
+    """The weekly digest as a page, where a text message links: the team's table as it stands
+    now, with both actions of that digest."""
+    try:
+        value = links.read_token(token, salt=links.SALT_DIGEST_PAGE)
+        digest = ManagerDigest.objects.select_related("manager").get(pk=value["d"])
+    except (signing.BadSignature, KeyError, ManagerDigest.DoesNotExist):
+        return _invalid(request)
+    now = timezone.now()
+    reports = digest_reports([digest], now).get(digest.manager_id, [])
+    content = emails.digest_content(
+        digest=digest, reports=reports, config=DigestSettings.current(), now=now
+    )
+    rows = [{**row, "check_in_path": _path(str(row["check_in_url"]))} for row in content.rows]
+    optout = _path(links.digest_optout_url(manager_id=digest.manager_id))
+    return render(
+        request,
+        "pages/digest.html",
+        {"values": content.values, "rows": rows, "week_of": digest.week_of, "optout_path": optout},
     )
 
 

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='digestsettings',
             name='channel',
-            field=models.CharField(choices=[('email', 'Email'), ('slack', 'Slack direct message'), ('teams', 'Microsoft Teams team channel')], db_default='email', default='email', help_text="Slack: a direct message from the bot to each manager Slack knows. Teams: posted to the channel of the team all of the manager's reports are in (Learners › Teams channels). Anyone else, and a digest too large for one message, gets the email.", max_length=8),
+            field=models.CharField(choices=[('email', 'Email'), ('slack', 'Slack direct message'), ('teams', 'Microsoft Teams team channel'), ('sms', "Text message with a link to the digest's page")], db_default='email', default='email', help_text="Slack: a direct message from the bot to each manager Slack knows. Teams: posted to the channel of the team all of the manager's reports are in (Learners › Teams channels). Text message: the team's counts and a link to the digest's page, to managers with a number and SMS consent. Anyone else, and a digest too large for one message, gets the email.", max_length=8),
         ),
         migrations.AddField(
             model_name='espevent',

@@ -32,12 +32,13 @@ WEEKDAYS = [
     (6, "Sunday"),
 ]
 
-# The channels a digest can go by. Not text messages: two SMS segments cannot carry a team's
-# table.
+# The channels a digest can go by. A text message cannot carry a team's table: it gives the
+# counts and links to the digest's page.
 DIGEST_CHANNELS = [
     (Channel.EMAIL, Channel.EMAIL.label),
     (Channel.SLACK, "Slack direct message"),
     (Channel.TEAMS, "Microsoft Teams team channel"),
+    (Channel.SMS, "Text message with a link to the digest's page"),
 ]
 
 
@@ -70,7 +71,9 @@ class DigestSettings(models.Model):
         db_default=Channel.EMAIL,
         help_text="Slack: a direct message from the bot to each manager Slack knows. Teams: "
         "posted to the channel of the team all of the manager's reports are in (Learners › "
-        "Teams channels). Anyone else, and a digest too large for one message, gets the email.",
+        "Teams channels). Text message: the team's counts and a link to the digest's page, to "
+        "managers with a number and SMS consent. Anyone else, and a digest too large for one "
+        "message, gets the email.",
     )
     from_name = models.CharField(max_length=100, blank=True, default="The Learning Team")
     postal_address = models.TextField(

@@ -27,7 +27,7 @@ from campaigns.delivery.channels import ChannelUnavailable, Outcomes, Transmit
 from campaigns.delivery.claim import Claimed
 from campaigns.delivery.outcomes import Outcome, describe
 from campaigns.delivery.transmit import ErrorStreak, not_attempted
-from campaigns.models import Audience
+from campaigns.models import Audience, ManagerDigest, Send
 from learners import contactability
 
 logger = logging.getLogger(__name__)
@@ -93,20 +93,19 @@ def transmit(
         if streak.gave_up:
             outcomes += not_attempted(claimed[index:], streak)
             break
-        send = item.step_send
-        options: dict[str, Any] = {
-            "to": send.to_address,
-            "body": item.sms,
-            "status_callback": status_callback_url(send.pk),
-            **_sender(),
-        }
+        send = item.send  # a send, or a weekly digest
+        options: dict[str, Any] = {"to": send.to_address, "body": item.sms, **_sender()}
+        if isinstance(send, Send):
+            # Callbacks name a send; a digest's delivery is recorded from Twilio's answer.
+            options["status_callback"] = status_callback_url(send.pk)
         try:
             message = twilio.messages.create(**options)
         except Exception as exc:
             outcome = _classify(exc)
             if isinstance(exc, TwilioRestException) and exc.code == OPTED_OUT:
-                if send.audience == Audience.MANAGER and send.manager_id is not None:
-                    managers_opted_out.append(send.manager_id)
+                if isinstance(send, ManagerDigest) or send.audience == Audience.MANAGER:
+                    if send.manager_id is not None:
+                        managers_opted_out.append(send.manager_id)
                 else:
                     opted_out.append(send.learner_id)
             logger.warning("send %s: %s (%s)", send.pk, _error_text(exc), outcome.value)

@@ -47,9 +47,11 @@ def test_slack_and_teams_digests_are_refused_until_they_are_set_up() -> None:
         text(refused)
     )
     assert not DigestSettings.objects.exists()
-    # Text messages are not offered: managers have no number on file, and no table fits.
     assert 'value="teams"' in refused.content.decode()
-    assert 'value="sms"' not in refused.content.decode()
+    assert 'value="sms"' in refused.content.decode()
+    with override_settings(TWILIO_ACCOUNT_SID=""):
+        texts = editor.post("/admin/campaigns/digestsettings/add/", {**form, "channel": "sms"})
+    assert "Digests cannot go by text message: SMS is not configured" in text(texts)
     teams = editor.post("/admin/campaigns/digestsettings/add/", {**form, "channel": "teams"})
     assert "Digests cannot go by Microsoft Teams: no team has a Teams channel yet" in text(teams)
     with override_settings(SLACK_BOT_TOKEN="xoxb-test"):
