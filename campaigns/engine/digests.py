@@ -114,11 +114,10 @@ def create_due_digests(*, now: dt.datetime, queue: bool = False) -> DigestBatch:
     return batch
 
 
-# The managers of these zones who may get a digest and have no row for the week yet.
+# The managers of these zones who may get a digest and have no row for the week yet (the
+# columns the INSERT reads: their addresses on every channel a digest can go by).
 _CANDIDATES = f"""
-    SELECT m.id, m.email, m.slack_user_id, m.slack_not_found_at, m.phone, m.sms_consent_at,
-           m.sms_opted_out_at
-    FROM {MANAGER} m
+    SELECT {{columns}} FROM {MANAGER} m
     WHERE m.time_zone IN ({{zones}})
       AND m.nudges_opted_out_at IS NULL AND m.digests_opted_out_at IS NULL
       AND m.email <> ''
@@ -127,7 +126,8 @@ _CANDIDATES = f"""
 
 
 def _anyone_without_a_row(*, week: dt.date, zones: list[str]) -> bool:
-    sql = _CANDIDATES.format(zones=", ".join(["%s"] * len(zones))) + " LIMIT 1"
+    # Only whether there is one: the anti-join stops at the first, reading no other column.
+    sql = _CANDIDATES.format(columns="m.id", zones=", ".join(["%s"] * len(zones))) + " LIMIT 1"
     with connection.cursor() as cursor:
         cursor.execute(sql, [*zones, connection.ops.adapt_datefield_value(week)])
         return cursor.fetchone() is not None
@@ -137,7 +137,11 @@ def _insert(
     *, week: dt.date, zones: list[str], now: dt.datetime, queue: bool, config: DigestSettings
 ) -> list[tuple[int, str]]:
     adapt, day = connection.ops.adapt_datetimefield_value, connection.ops.adapt_datefield_value
-    candidates = _CANDIDATES.format(zones=", ".join(["%s"] * len(zones)))
+    columns = (
+        "m.id, m.email, m.slack_user_id, m.slack_not_found_at, m.phone, m.sms_consent_at, "
+        "m.sms_opted_out_at"
+    )
+    candidates = _CANDIDATES.format(columns=columns, zones=", ".join(["%s"] * len(zones)))
     # Handed to delivery now, when queued (a NULL parameter would have no type in the CASE).
     enqueued = "CASE WHEN t.reports > 0 THEN %s END" if queue else "NULL"
     # On Slack for managers it has not said it does not know (it tells only when asked, at
