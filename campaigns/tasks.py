@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict
+from typing import TypedDict
 
 from celery import shared_task
 from django.conf import settings
@@ -24,6 +25,23 @@ from campaigns.delivery.record import reconcile_stale
 from campaigns.engine.run import run_pass as run_engine_pass
 from campaigns.feedback import apply as feedback
 from campaigns.feedback.esp_events import events_stored
+
+
+# A task that lost its database connection (a restart, a failover) runs again with a back-off;
+# what it does is idempotent (claims, compare-and-set, applied_at), so a retry repeats nothing.
+class _Retries(TypedDict):
+    autoretry_for: tuple[type[BaseException], ...]
+    retry_backoff: bool
+    retry_backoff_max: int
+    max_retries: int
+
+
+DATABASE_RETRIES = _Retries(
+    autoretry_for=(OperationalError, InterfaceError),
+    retry_backoff=True,
+    retry_backoff_max=300,
+    max_retries=8,
+)
 
 
 def enqueue_delivery(send_ids: Sequence[int]) -> int:
@@ -66,10 +84,7 @@ def run_pass() -> dict[str, int | bool]:
 
 @shared_task(
     name="campaigns.tasks.deliver_sends",
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=8,
+    **DATABASE_RETRIES,
 )
 def deliver_sends(send_ids: list[int]) -> dict[str, int]:
     """Deliver a chunk of queued sends; rows another worker holds are left alone."""
@@ -86,10 +101,7 @@ def enqueue_award_pushes(push_ids: Sequence[int]) -> int:
 
 @shared_task(
     name="campaigns.tasks.push_awards",
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=8,
+    **DATABASE_RETRIES,
 )
 def push_awards(push_ids: list[int]) -> dict[str, int]:
     """Push a chunk of awards to the LMS; retries of the LMS's refusals live in the rows
@@ -99,10 +111,7 @@ def push_awards(push_ids: list[int]) -> dict[str, int]:
 
 @shared_task(
     name="campaigns.tasks.deliver_team_digests",
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=8,
+    **DATABASE_RETRIES,
 )
 def deliver_team_digests(digest_ids: list[int]) -> dict[str, int]:
     """Deliver a chunk of queued weekly digests; rows another worker holds are left alone."""
@@ -111,10 +120,7 @@ def deliver_team_digests(digest_ids: list[int]) -> dict[str, int]:
 
 @shared_task(
     name="campaigns.tasks.apply_esp_events",
-    autoretry_for=(OperationalError, InterfaceError),
-    retry_backoff=True,
-    retry_backoff_max=300,
-    max_retries=8,
+    **DATABASE_RETRIES,
 )
 def apply_esp_events(event_ids: list[int]) -> dict[str, int]:
     """Apply a chunk of stored ESP events; the pass picks up any this task never got to."""

@@ -130,7 +130,7 @@ def set_learners_channel(
 ) -> int:
     """Turn one channel on or off for the learners; returns how many choices changed."""
     if channel == ContactChannel.SMS:
-        return _set_learners_sms(learner_ids=learner_ids, enabled=enabled, now=now, source=source)
+        return _set_sms(Learner, ids=learner_ids, enabled=enabled, now=now, source=source)
     if channel not in CHANNEL_DEFAULT_ON:
         raise ValueError(f"unknown channel {channel!r}")
     ids = list(Learner.objects.filter(pk__in=_ids(learner_ids)).values_list("pk", flat=True))
@@ -161,20 +161,22 @@ def set_learners_channel(
     return len(changed)
 
 
-def _set_learners_sms(*, learner_ids: Ids, enabled: bool, now: dt.datetime, source: str) -> int:
-    """Text messages on or off from the preference centre: off is the SMS opt-out STOP writes;
-    on clears it, as the learner's own choice (consent given before still stands)."""
-    learners = Learner.objects.filter(
-        pk__in=_ids(learner_ids), sms_opted_out_at__isnull=not enabled
-    )
-    changed = sorted(learners.values_list("pk", flat=True))
-    Learner.objects.filter(pk__in=changed).update(sms_opted_out_at=None if enabled else now)
+def _set_sms(
+    model: type[Learner] | type[Manager], *, ids: Ids, enabled: bool, now: dt.datetime, source: str
+) -> int:
+    """Text messages on or off, as the person's own choice (the preference centre, a STOP or
+    START reply): off is the SMS opt-out, on clears it (consent given before still stands);
+    each change goes on their timeline."""
+    rows = model.objects.filter(pk__in=_ids(ids), sms_opted_out_at__isnull=not enabled)
+    changed = sorted(rows.values_list("pk", flat=True))
+    model.objects.filter(pk__in=changed).update(sms_opted_out_at=None if enabled else now)
+    whose = "learner_ids" if model is Learner else "manager_ids"
     _record(
         change=Change.Change.CHANNEL,
         detail=f"sms {'on' if enabled else 'off'}",
         source=source,
         now=now,
-        learner_ids=changed,
+        **{whose: changed},
     )
     return len(changed)
 
@@ -185,28 +187,19 @@ def sms_by_reply(*, phone: str, enabled: bool, now: dt.datetime) -> int:
     (E.164), on their timeline."""
     if not phone:
         return 0
-    learners = Learner.objects.filter(phone=phone)
-    managers = Manager.objects.filter(phone=phone, sms_opted_out_at__isnull=not enabled)
-    if enabled:
-        learners = learners.filter(sms_consent_at__isnull=False)
-        managers = managers.filter(sms_consent_at__isnull=False)
-    changed_managers = sorted(managers.values_list("pk", flat=True))
-    Manager.objects.filter(pk__in=changed_managers).update(
-        sms_opted_out_at=None if enabled else now
-    )
-    _record(
-        change=Change.Change.CHANNEL,
-        detail=f"sms {'on' if enabled else 'off'}",
-        source=Change.Source.TEXT_REPLY,
-        now=now,
-        manager_ids=changed_managers,
-    )
-    return len(changed_managers) + _set_learners_sms(
-        learner_ids=learners.values_list("pk", flat=True),
-        enabled=enabled,
-        now=now,
-        source=Change.Source.TEXT_REPLY,
-    )
+    changed = 0
+    for model in (Learner, Manager):
+        people = model.objects.filter(phone=phone)
+        if enabled:
+            people = people.filter(sms_consent_at__isnull=False)
+        changed += _set_sms(
+            model,
+            ids=people.values_list("pk", flat=True),
+            enabled=enabled,
+            now=now,
+            source=Change.Source.TEXT_REPLY,
+        )
+    return changed
 
 
 def suppress_learners(

@@ -129,13 +129,20 @@ def _mrkdwn_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _digest_report(row: dict[str, str | int], pause_days: int | str) -> dict[str, Any]:
+def _report_details(row: dict[str, str | int]) -> list[str]:
+    """A digest row's course, where they paused and days inactive, as a chat line shows them."""
     days = row["days_inactive"]
     inactive = f"{days} days inactive" if isinstance(days, int) else str(days)
-    line = " · ".join(
-        _mrkdwn_escape(part)
-        for part in (str(row["course"]), f"paused at {row['paused_at']}", inactive)
-    )
+    return [str(row["course"]), f"paused at {row['paused_at']}", inactive]
+
+
+def _rate_line(values: dict[str, str | int]) -> str:
+    change = f" ({values['team_change']})" if values["team_change"] else ""
+    return f"Team completion rate: {values['team_rate']}{change}"
+
+
+def _digest_report(row: dict[str, str | int], pause_days: int | str) -> dict[str, Any]:
+    line = " · ".join(_mrkdwn_escape(part) for part in _report_details(row))
     text = (
         f"*{_mrkdwn_escape(str(row['name']))}* ({_mrkdwn_escape(str(row['status']))})\n"
         f"{line} · {row['percent']}% done\n"
@@ -174,8 +181,7 @@ def slack_digest(content: DigestContent) -> SlackMessage:
             f"{len(rows)} reports do not fit in one Slack message "
             f"(at most {SLACK_DIGEST_MAX_REPORTS})"
         )
-    change = f" ({values['team_change']})" if values["team_change"] else ""
-    rate = f"Team completion rate: {values['team_rate']}{change}"
+    rate = _rate_line(values)
     pause_days = values["pause_days"]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": _plain(str(values["subject"]), SLACK_HEADER_MAX)},
@@ -207,16 +213,13 @@ def teams_digest(content: DigestContent) -> dict[str, Any]:
     prefilled email, "I've talked to them" as a button) and the digest's opt-out. Raises
     :class:`DigestTooLarge` when the card is over what a Teams webhook takes."""
     values, rows = content.values, content.rows
-    change = f" ({values['team_change']})" if values["team_change"] else ""
     pause_days = values["pause_days"]
     body: list[dict[str, Any]] = [
         _text_block(str(values["subject"]), weight="Bolder", size="Medium"),
-        _text_block(f"Team completion rate: {values['team_rate']}{change}"),
+        _text_block(_rate_line(values)),
     ]
     for row in rows:
-        days = row["days_inactive"]
-        inactive = f"{days} days inactive" if isinstance(days, int) else str(days)
-        details = f"{row['course']} · paused at {row['paused_at']} · {inactive}"
+        details = " · ".join(_report_details(row))
         body.append(
             {
                 "type": "Container",

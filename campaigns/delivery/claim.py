@@ -29,7 +29,7 @@ from campaigns.models import (
     Variant,
 )
 from campaigns.models.outbox import MANAGER_PAUSED_REASON, PAUSED_REASON
-from learners.models import CourseProgress
+from learners.models import CourseProgress, Learner, Manager
 from reengagement.rows import update_rows
 
 logger = logging.getLogger(__name__)
@@ -143,6 +143,17 @@ class Claimed:
         return self.send
 
 
+def textable(person: Learner | Manager | None) -> bool:
+    """Whether ``person`` may get a text message now: a number, SMS consent and no opt-out
+    since (the rule the pass applies in SQL when it picks a send's channel)."""
+    return bool(
+        person is not None
+        and person.phone
+        and person.sms_consent_at
+        and not person.sms_opted_out_at
+    )
+
+
 def _fallback_reason(send: Send) -> str:
     """Why a send on another channel must go by email after all ("" if it need not): the
     recipient (the learner, or the manager of a nudge) withdrew SMS consent or opted out since
@@ -150,14 +161,7 @@ def _fallback_reason(send: Send) -> str:
     if send.channel != Channel.SMS:
         return ""
     recipient = send.manager if send.audience == Audience.MANAGER else send.learner
-    if (
-        recipient is None
-        or recipient.sms_opted_out_at
-        or not recipient.sms_consent_at
-        or not recipient.phone
-    ):
-        return "no SMS consent any more"
-    return ""
+    return "" if textable(recipient) else "no SMS consent any more"
 
 
 def build(send: Send, rendered: emails.RenderedEmail) -> Claimed:

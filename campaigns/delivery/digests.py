@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q, QuerySet
 
 from campaigns.content import chat, emails, links, sms
-from campaigns.delivery.claim import Claimed, header_problem
+from campaigns.delivery.claim import Claimed, header_problem, textable
 from campaigns.delivery.deliver import deliver_claimed
 from campaigns.delivery.outcomes import DeliveryResult, describe
 from campaigns.engine.digests import CAME_BACK_WITHIN
@@ -131,9 +131,7 @@ def _build(
     content = emails.digest_content(digest=digest, reports=reports, config=config, now=now)
     digest.subject = str(content.values["subject"])[:300]
     manager = digest.manager
-    if digest.channel == Channel.SMS and (
-        manager.sms_opted_out_at or not manager.sms_consent_at or not manager.phone
-    ):
+    if digest.channel == Channel.SMS and not textable(manager):
         digest.channel, digest.to_address = Channel.EMAIL, ""
         digest.postponed_reason = "by email: no SMS consent any more"
     try:
