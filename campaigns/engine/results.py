@@ -21,6 +21,8 @@ class PassResult:
     awarded: int = 0
     codes_given: int = 0
     digests_created: int = 0
+    # Enrollments whose outcome was recorded after the pass (campaigns.engine.outcomes).
+    outcomes_recorded: int = 0
     skipped_locked: bool = False
     # Campaigns whose part of the pass failed and was rolled back (see PassLock.last_errors).
     failed_campaigns: int = 0

@@ -26,6 +26,7 @@ from campaigns.engine import awards, planner_stats
 from campaigns.engine.digests import create_due_digests, hand_over_stale_digests
 from campaigns.engine.enroll import enroll_segment_members
 from campaigns.engine.exits import end_reactivated, sunset_finished
+from campaigns.engine.outcomes import record_outcomes
 from campaigns.engine.release import hand_over_stale, release_due_sends
 from campaigns.engine.results import PassResult
 from campaigns.engine.sends import create_due_sends
@@ -133,6 +134,9 @@ def run_pass(
             last_errors="\n".join(errors),
         )
     result.failed_campaigns = len(errors)
+    # Once the pass has committed (its new enrollments included), outside its transaction:
+    # the recording briefly locks the activity events, which must not last as long as a pass.
+    result.outcomes_recorded = record_outcomes(now=now).enrollments
     logger.info("pass at %s: %s", now.isoformat(), result)
     return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -165,6 +166,15 @@ class Campaign(models.Model):
         help_text="A “why did you stop?” answer after enrolling ends the enrollment as "
         "reactivated, and counts as reactivated in the results, like LMS activity.",
     )
+    # What the enrollments' recorded outcomes (Enrollment.outcome_*) were computed with:
+    # activity events up to this id, this goal window (0: never recorded) and these kinds.
+    # Written only by campaigns.engine.outcomes (save() leaves them alone); a report trusts
+    # a recorded outcome only while the window and kinds are still the campaign's.
+    outcomes_event_id = models.BigIntegerField(default=0, db_default=0, editable=False)
+    outcomes_window_days = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
+    outcomes_activity_kinds = models.CharField(
+        max_length=200, blank=True, default="", db_default="", editable=False
+    )
     holdout_percent = models.PositiveSmallIntegerField(
         default=10,
         validators=[MaxValueValidator(50)],
@@ -219,6 +229,18 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save, leaving the recorded-outcome bookkeeping (``outcomes_*``) of a stored campaign
+        to its one writer: an admin form loaded before a recording must not write back the
+        older values over the newer."""
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and not f.name.startswith("outcomes_")
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def weekday_list(self) -> list[int]:

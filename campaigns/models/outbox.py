@@ -33,6 +33,14 @@ class Enrollment(models.Model):
     reactivated_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     exit_reason = models.CharField(max_length=200, blank=True)
+    # The enrollment's outcome as the results define it (campaigns.reports.outcomes), recorded
+    # after each pass by campaigns.engine.outcomes from the activity events up to the
+    # campaign's ``outcomes_event_id``: the first and last counted activity in the goal window
+    # and the first module completed in it. Until ``outcome_recorded``, reports compute it.
+    outcome_first_at = models.DateTimeField(null=True, blank=True)
+    outcome_last_at = models.DateTimeField(null=True, blank=True)
+    outcome_done_at = models.DateTimeField(null=True, blank=True)
+    outcome_recorded = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-enrolled_at"]
@@ -55,6 +63,12 @@ class Enrollment(models.Model):
                 fields=["campaign", "enrolled_at"],
                 name="enrollment_active_since_idx",
                 condition=Q(status="active"),
+            ),
+            # The enrollments whose outcome is not recorded yet, found without a scan.
+            models.Index(
+                fields=["campaign"],
+                name="enrollment_outcome_due_idx",
+                condition=Q(outcome_recorded=False),
             ),
         ]
 

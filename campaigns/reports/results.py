@@ -101,10 +101,10 @@ def report_rows(
     select = ARM_SELECT.format(padding=", NULL" * (SEND_COUNTS - 2))
     sends, params = funnel.send_select(campaign=campaign)
     select = f"{select} UNION ALL {sends}"
-    sql, outcome_params = outcomes.with_outcomes(campaign_ids=[campaign.pk], now=now, select=select)
+    rows = outcomes.read(campaign_ids=[campaign.pk], now=now, select=select, select_params=params)
     arms: list[tuple[object, ...]] = []
     send_rows: list[tuple[object, ...]] = []
-    for row in outcomes.fetch(sql, [*outcome_params, *params]):
+    for row in rows:
         if row[0] == "arm":
             arms.append((row[1], row[2], row[3], row[4], row[7], row[8], row[6]))
         else:
@@ -280,11 +280,11 @@ def programme_overview(*, now: dt.datetime) -> list[OverviewLine]:
     campaigns = list(
         Campaign.objects.exclude(status=Campaign.Status.DRAFT).order_by("priority", "name")
     )
-    sql, params = outcomes.with_outcomes(
-        campaign_ids=[c.pk for c in campaigns], now=now, select=OVERVIEW_SELECT
+    counted = outcomes.read(
+        campaign_ids=[c.pk for c in campaigns], now=now, select=OVERVIEW_SELECT, select_params=[]
     )
     rows: dict[int, list[tuple[object, ...]]] = {c.pk: [] for c in campaigns}
-    for campaign_id, is_holdout, window_open, back, n in outcomes.fetch(sql, params):
+    for campaign_id, is_holdout, window_open, back, n in counted:
         # In the shape _arms reads: no day detail, "back" as a day.
         rows[int(str(campaign_id))].append(
             (is_holdout, window_open, 0, 0 if back else None, 0, 0, n)

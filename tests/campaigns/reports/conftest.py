@@ -6,7 +6,11 @@ import datetime as dt
 import itertools
 from typing import Any
 
+import pytest
+
+from campaigns.engine.outcomes import record_outcomes
 from campaigns.models import Campaign, Enrollment, Send, Step, Variant
+from campaigns.reports import outcomes
 from learners.models import ActivityEvent, Learner
 from tests.factories import NOW, CampaignFactory, LearnerFactory
 
@@ -68,3 +72,19 @@ def campaign(**fields: object) -> Campaign:
 
 def days(n: float) -> dt.timedelta:
     return dt.timedelta(days=n)
+
+
+@pytest.fixture(autouse=True, params=["computed", "recorded"])
+def outcome_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every report test runs twice: with outcomes computed from the events at each look, and
+    with them recorded first as the pass records them (campaigns.engine.outcomes). The figures
+    must be the same."""
+    if request.param == "recorded":
+        compute = outcomes.read
+
+        def recorded_first(*, now: dt.datetime, **kwargs: Any) -> Any:
+            record_outcomes(now=now)
+            return compute(now=now, **kwargs)
+
+        monkeypatch.setattr(outcomes, "read", recorded_first)
+    return str(request.param)
