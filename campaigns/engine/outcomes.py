@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 from django.db import OperationalError, connection, transaction
 
-from campaigns.models import Campaign
+from campaigns.engine import planner_stats
+from campaigns.models import Campaign, Enrollment
 from campaigns.reports import outcomes
 from learners.models import ActivityEvent
 
@@ -81,6 +82,8 @@ def record_outcomes(*, now: dt.datetime) -> OutcomeRecording:
             result.enrollments += recorded
     if result.enrollments:
         logger.info("outcomes at %s: %s", now.isoformat(), result)
+        # A first recording writes every enrollment: reports plan with fresh statistics.
+        planner_stats.refresh_after_bulk_write({Enrollment: result.enrollments})
     return result
 
 
@@ -91,11 +94,9 @@ def _record_campaign(*, campaign: Campaign, through: int) -> int | None:
     window, kinds = campaign.goal_window_days, campaign.goal_activity_kinds
     redo = (campaign.outcomes_window_days, campaign.outcomes_activity_kinds) != (window, kinds)
     since = 0 if redo else campaign.outcomes_event_id
-    if (
-        not redo
-        and since >= through
-        and not campaign.enrollments.filter(outcome_recorded=False).exists()
-    ):
+    # Asked every time, so a recording's statements do not depend on what it finds.
+    unrecorded = campaign.enrollments.filter(outcome_recorded=False).exists()
+    if not (redo or since < through or unrecorded):
         return None
     columns = outcomes.activity_sql(kinds="%s")
     joined = outcomes.in_window_sql(window="%s")
@@ -107,7 +108,7 @@ def _record_campaign(*, campaign: Campaign, through: int) -> int | None:
             "(NOT e.outcome_recorded OR e.learner_id IN (SELECT ev2.learner_id"
             " FROM learners_activityevent ev2 WHERE ev2.id > %s AND ev2.id <= %s))"
         )
-    scope_params: list[object] = [] if redo else [since, through]
+    scope_params: list[int] = [] if redo else [since, through]
     sql = f"""
         UPDATE campaigns_enrollment SET outcome_first_at = h.first_at,
                outcome_last_at = h.last_at, outcome_done_at = h.done_at, outcome_recorded = %s
@@ -118,7 +119,8 @@ def _record_campaign(*, campaign: Campaign, through: int) -> int | None:
               GROUP BY e.id) h
         WHERE campaigns_enrollment.id = h.id
     """  # noqa: S608 (fixed SQL fragments only; values are parameters)
-    params = [True, kinds, kinds, kinds, kinds, outcomes.MODULE_COMPLETED, window]
+    params: list[bool | int | str] = [True, kinds, kinds, kinds, kinds]
+    params += [outcomes.MODULE_COMPLETED, window]
     params += [campaign.pk, *scope_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

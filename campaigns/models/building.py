@@ -234,7 +234,11 @@ class Campaign(models.Model):
         """Save, leaving the recorded-outcome bookkeeping (``outcomes_*``) of a stored campaign
         to its one writer: an admin form loaded before a recording must not write back the
         older values over the newer."""
-        if not self._state.adding and kwargs.get("update_fields") is None:
+        if self.pk is None:
+            # A new campaign (a duplicate too) has recorded nothing yet.
+            for name in ("outcomes_event_id", "outcomes_window_days", "outcomes_activity_kinds"):
+                setattr(self, name, self._meta.get_field(name).get_default())
+        elif not self._state.adding and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [
                 f.name
                 for f in self._meta.concrete_fields
