@@ -2,17 +2,19 @@
 learner's whole history at every look.
 
 The outcome is defined once, in :mod:`campaigns.reports.outcomes`; this is its one writer.
-After each pass, :func:`record_outcomes` stores on each enrollment that needs it the activity
+After each pass, :func:`record_outcomes` stores on the enrollments that need it the activity
 part of that definition (``Enrollment.outcome_first_at`` / ``outcome_last_at`` /
-``outcome_done_at``) and, on the campaign, what it was computed with: the activity events up
-to ``outcomes_event_id``, the goal window and the activity kinds. An enrollment needs it when
-it is new, when its learner has events since the campaign's last recording, or when staff
-changed the campaign's goal window or kinds (then every enrollment of the campaign).
+``outcome_done_at``) and, on the campaign, what the recording covers: the enrollments up to
+``outcomes_enrollment_id``, the activity events up to ``outcomes_event_id``, the goal window and
+the activity kinds. What needs it: a new enrollment with activity in its window (one without
+keeps its empty columns, so a pass that enrolls a million learners writes only those who have
+some), an enrollment whose learner has events since the last recording, and every enrollment of
+a campaign whose goal window or kinds staff changed.
 
-The event id is a safe bound only if no event with a smaller id can still appear. On
-PostgreSQL, ids are handed out before their transaction commits, so :func:`settled_event_id`
-briefly takes a lock that waits for the transactions inserting events to end (and gives up
-after ``lock_timeout``: the next pass records instead). SQLite runs one writer at a time.
+An id is a safe bound only if no row with a smaller id can still appear. On PostgreSQL, ids are
+handed out before their transaction commits, so :func:`settled_ids` briefly takes a lock that
+waits for the transactions inserting events or enrollments to end (and gives up after
+``lock_timeout``: the next pass records instead). SQLite runs one writer at a time.
 """
 
 from __future__ import annotations
@@ -30,34 +32,44 @@ from learners.models import ActivityEvent
 
 logger = logging.getLogger(__name__)
 
-# How long the recording waits for the transactions that are storing events to commit.
+# How long the recording waits for the transactions that are storing rows to commit.
 SETTLE_TIMEOUT = "500ms"
 
 
 @dataclass
 class OutcomeRecording:
     campaigns: int = 0  # campaigns whose recording moved on
-    enrollments: int = 0  # enrollments (re)recorded
-    settled: bool = True  # False: events were still being stored; nothing recorded
+    enrollments: int = 0  # enrollments whose outcome was written
+    settled: bool = True  # False: rows were still being stored; nothing recorded
 
 
-def settled_event_id() -> int | None:
-    """The highest activity event id below which every event is committed, or None if the
-    transactions storing events did not end within :data:`SETTLE_TIMEOUT`."""
-    table = connection.ops.quote_name(ActivityEvent._meta.db_table)
+@dataclass(frozen=True)
+class Settled:
+    event_id: int
+    enrollment_id: int
+
+
+def settled_ids() -> Settled | None:
+    """The highest activity event and enrollment ids below which every row is committed, or
+    None if the transactions storing them did not end within :data:`SETTLE_TIMEOUT`."""
+    events = connection.ops.quote_name(ActivityEvent._meta.db_table)
+    enrollments = connection.ops.quote_name(Enrollment._meta.db_table)
     try:
         with transaction.atomic(), connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 cursor.execute(f"SET LOCAL lock_timeout = '{SETTLE_TIMEOUT}'")
                 # SHARE waits for every transaction holding the inserters' lock, and holds
                 # new inserts back only until this transaction ends, a moment later.
-                cursor.execute(f"LOCK TABLE {table} IN SHARE MODE")
-            cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608
+                cursor.execute(f"LOCK TABLE {events}, {enrollments} IN SHARE MODE")
+            cursor.execute(
+                f"SELECT (SELECT COALESCE(MAX(id), 0) FROM {events}),"  # noqa: S608
+                f" (SELECT COALESCE(MAX(id), 0) FROM {enrollments})"
+            )
             row = cursor.fetchone()
     except OperationalError:
-        logger.info("outcomes: events are still being stored; recorded at the next pass")
+        logger.info("outcomes: rows are still being stored; recorded at the next pass")
         return None
-    return int(row[0]) if row else 0
+    return Settled(event_id=int(row[0]), enrollment_id=int(row[1]))
 
 
 def record_outcomes(*, now: dt.datetime) -> OutcomeRecording:
@@ -65,7 +77,7 @@ def record_outcomes(*, now: dt.datetime) -> OutcomeRecording:
     for each, whatever the number of learners). ``now`` is not a cut-off: a recorded outcome
     holds every event known, and a report reads from it what happened by its own moment."""
     result = OutcomeRecording()
-    through = settled_event_id()
+    through = settled_ids()
     if through is None:
         result.settled = False
         return result
@@ -82,52 +94,97 @@ def record_outcomes(*, now: dt.datetime) -> OutcomeRecording:
             result.enrollments += recorded
     if result.enrollments:
         logger.info("outcomes at %s: %s", now.isoformat(), result)
-        # A first recording writes every enrollment: reports plan with fresh statistics.
+        # A redone campaign rewrites every enrollment: reports plan with fresh statistics.
         planner_stats.refresh_after_bulk_write({Enrollment: result.enrollments})
     return result
 
 
-def _record_campaign(*, campaign: Campaign, through: int) -> int | None:
+def _record_campaign(*, campaign: Campaign, through: Settled) -> int | None:
     """Record ``campaign``'s outcomes that need it, within the caller's transaction, which
-    holds the campaign's row; the number of enrollments recorded, or None if nothing was due.
+    holds the campaign's row; the number of enrollments written, or None if nothing was due.
     """
     window, kinds = campaign.goal_window_days, campaign.goal_activity_kinds
-    redo = (campaign.outcomes_window_days, campaign.outcomes_activity_kinds) != (window, kinds)
-    since = 0 if redo else campaign.outcomes_event_id
-    # Asked every time, so a recording's statements do not depend on what it finds.
-    unrecorded = campaign.enrollments.filter(outcome_recorded=False).exists()
-    if not (redo or since < through or unrecorded):
+    # Never recorded (a window of 0): every enrollment's columns are still empty, as for a
+    # new one. Recorded with another window or kinds: every enrollment is written again.
+    never = campaign.outcomes_window_days == 0
+    recorded_with = (campaign.outcomes_window_days, campaign.outcomes_activity_kinds)
+    redo = not never and recorded_with != (window, kinds)
+    events_since = campaign.outcomes_event_id
+    enrolled_since = 0 if redo else campaign.outcomes_enrollment_id
+    caught_up = events_since >= through.event_id and enrolled_since >= through.enrollment_id
+    if caught_up and not (redo or never):
         return None
+    written = 0
+    if redo:
+        # Every enrollment, each from all its learner's events (and emptied where none).
+        written += _write(
+            campaign=campaign,
+            window=window,
+            kinds=kinds,
+            outer=True,
+            scope="e.id <= %s",
+            scope_params=[through.enrollment_id],
+        )
+    else:
+        # Recorded enrollments whose learner has events since: computed again from all.
+        written += _write(
+            campaign=campaign,
+            window=window,
+            kinds=kinds,
+            outer=True,
+            scope=(
+                "e.id <= %s AND e.learner_id IN (SELECT ev2.learner_id"
+                " FROM learners_activityevent ev2 WHERE ev2.id > %s AND ev2.id <= %s)"
+            ),
+            scope_params=[enrolled_since, events_since, through.event_id],
+        )
+        # New enrollments: only those with activity in their window are written.
+        written += _write(
+            campaign=campaign,
+            window=window,
+            kinds=kinds,
+            outer=False,
+            scope="e.id > %s AND e.id <= %s",
+            scope_params=[enrolled_since, through.enrollment_id],
+        )
+    updated = Campaign.objects.filter(pk=campaign.pk).update(
+        outcomes_enrollment_id=through.enrollment_id,
+        outcomes_event_id=through.event_id,
+        outcomes_window_days=window,
+        outcomes_activity_kinds=kinds,
+    )
+    if updated != 1:
+        raise RuntimeError(f"campaign {campaign.pk} vanished while its outcomes were recorded")
+    return written
+
+
+def _write(
+    *,
+    campaign: Campaign,
+    window: int,
+    kinds: str,
+    outer: bool,
+    scope: str,
+    scope_params: list[int],
+) -> int:
+    """One ``UPDATE … FROM``: the enrollments of ``campaign`` in ``scope`` (SQL over ``e``)
+    get their activity columns computed from all their learner's events, as the reports
+    define them; with ``outer``, those without any are emptied too."""
     columns = outcomes.activity_sql(kinds="%s")
     joined = outcomes.in_window_sql(window="%s")
-    # A redo takes every enrollment; otherwise the new ones and those whose learner has
-    # events since the last recording. Each is computed from all its learner's events.
-    scope = "1 = 1"
-    if not redo:
-        scope = (
-            "(NOT e.outcome_recorded OR e.learner_id IN (SELECT ev2.learner_id"
-            " FROM learners_activityevent ev2 WHERE ev2.id > %s AND ev2.id <= %s))"
-        )
-    scope_params: list[int] = [] if redo else [since, through]
+    join = "LEFT JOIN" if outer else "JOIN"
     sql = f"""
         UPDATE campaigns_enrollment SET outcome_first_at = h.first_at,
-               outcome_last_at = h.last_at, outcome_done_at = h.done_at, outcome_recorded = %s
+               outcome_last_at = h.last_at, outcome_done_at = h.done_at
         FROM (SELECT e.id, {columns}
               FROM campaigns_enrollment e
-              LEFT JOIN learners_activityevent ev ON {joined}
+              {join} learners_activityevent ev ON {joined}
               WHERE e.campaign_id = %s AND {scope}
               GROUP BY e.id) h
         WHERE campaigns_enrollment.id = h.id
     """  # noqa: S608 (fixed SQL fragments only; values are parameters)
-    params: list[bool | int | str] = [True, kinds, kinds, kinds, kinds]
-    params += [outcomes.MODULE_COMPLETED, window]
+    params: list[int | str] = [kinds, kinds, kinds, kinds, outcomes.MODULE_COMPLETED, window]
     params += [campaign.pk, *scope_params]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        recorded = int(cursor.rowcount)
-    updated = Campaign.objects.filter(pk=campaign.pk).update(
-        outcomes_event_id=through, outcomes_window_days=window, outcomes_activity_kinds=kinds
-    )
-    if updated != 1:
-        raise RuntimeError(f"campaign {campaign.pk} vanished while its outcomes were recorded")
-    return recorded
+        return int(cursor.rowcount)

@@ -166,10 +166,12 @@ class Campaign(models.Model):
         help_text="A “why did you stop?” answer after enrolling ends the enrollment as "
         "reactivated, and counts as reactivated in the results, like LMS activity.",
     )
-    # What the enrollments' recorded outcomes (Enrollment.outcome_*) were computed with:
-    # activity events up to this id, this goal window (0: never recorded) and these kinds.
-    # Written only by campaigns.engine.outcomes (save() leaves them alone); a report trusts
-    # a recorded outcome only while the window and kinds are still the campaign's.
+    # What the enrollments' recorded outcomes (Enrollment.outcome_*) cover: the enrollments up
+    # to this id, from the activity events up to this one, with this goal window (0: never
+    # recorded) and these kinds. Written only by campaigns.engine.outcomes (save() leaves them
+    # alone); a report trusts a recorded outcome only while the window and kinds are still
+    # the campaign's.
+    outcomes_enrollment_id = models.BigIntegerField(default=0, db_default=0, editable=False)
     outcomes_event_id = models.BigIntegerField(default=0, db_default=0, editable=False)
     outcomes_window_days = models.PositiveSmallIntegerField(default=0, db_default=0, editable=False)
     outcomes_activity_kinds = models.CharField(
@@ -236,8 +238,9 @@ class Campaign(models.Model):
         older values over the newer."""
         if self.pk is None:
             # A new campaign (a duplicate too) has recorded nothing yet.
-            for name in ("outcomes_event_id", "outcomes_window_days", "outcomes_activity_kinds"):
-                setattr(self, name, self._meta.get_field(name).get_default())
+            for f in self._meta.concrete_fields:
+                if f.name.startswith("outcomes_"):
+                    setattr(self, f.attname, f.get_default())
         elif not self._state.adding and kwargs.get("update_fields") is None:
             kwargs["update_fields"] = [
                 f.name

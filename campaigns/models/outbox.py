@@ -33,14 +33,15 @@ class Enrollment(models.Model):
     reactivated_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     exit_reason = models.CharField(max_length=200, blank=True)
-    # The enrollment's outcome as the results define it (campaigns.reports.outcomes), recorded
-    # after each pass by campaigns.engine.outcomes from the activity events up to the
-    # campaign's ``outcomes_event_id``: the first and last counted activity in the goal window
-    # and the first module completed in it. Until ``outcome_recorded``, reports compute it.
+    # The activity part of the enrollment's outcome as the results define it
+    # (campaigns.reports.outcomes): the first and last counted activity in the goal window and
+    # the first module completed in it. Recorded after each pass by campaigns.engine.outcomes,
+    # and meaningful only for an enrollment its campaign's recording covers
+    # (``Campaign.outcomes_enrollment_id``); empty (NULL) is "none", so a new enrollment
+    # without activity is written only when it has some.
     outcome_first_at = models.DateTimeField(null=True, blank=True)
     outcome_last_at = models.DateTimeField(null=True, blank=True)
     outcome_done_at = models.DateTimeField(null=True, blank=True)
-    outcome_recorded = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         ordering = ["-enrolled_at"]
@@ -63,12 +64,6 @@ class Enrollment(models.Model):
                 fields=["campaign", "enrolled_at"],
                 name="enrollment_active_since_idx",
                 condition=Q(status="active"),
-            ),
-            # The enrollments whose outcome is not recorded yet, found without a scan.
-            models.Index(
-                fields=["campaign"],
-                name="enrollment_outcome_due_idx",
-                condition=Q(outcome_recorded=False),
             ),
         ]
 

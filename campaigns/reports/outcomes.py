@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Min
+from django.db.models import Min, Q
 
 from learners.models import ActivityEvent
 
@@ -187,34 +187,39 @@ def in_window_sql(*, window: str) -> str:
     )
 
 
-def _fresh_sql(current: list[int], at: object) -> tuple[str, list[Any]]:
+def _fresh_sql(current: dict[int, int], at: object) -> tuple[str, list[Any]]:
     """SQL and parameters: the enrollment ``e`` has a recorded outcome that holds at ``at``:
-    recorded, in a campaign whose recording used its present goal window and kinds
-    (``current``), and no recorded activity after ``at`` (a last activity is a maximum: one
-    after the moment hides whether there was one before it). Only columns of ``e``, so the
-    database can narrow the enrollments before it joins any event."""
+    its campaign's recording (``current``: campaign → last enrollment id it covers, for the
+    campaigns recorded with their present goal window and kinds) covers it, and it has no
+    recorded activity after ``at`` (a last activity is a maximum: one after the moment hides
+    whether there was one before it). Only constants against columns of ``e``, so the
+    planner sees how many rows it selects before it joins any event."""
     if not current:
         return "(1 = 0)", []
     d = dialect()
-    ids = ", ".join(["%s"] * len(current))
+    covered = " OR ".join(["(e.campaign_id = %s AND e.id <= %s)"] * len(current))
     sql = (
-        f"(e.outcome_recorded AND e.campaign_id IN ({ids})"
-        f" AND (e.outcome_last_at IS NULL OR {d.not_later('e.outcome_last_at', '%s')}))"
+        f"(({covered}) AND (e.outcome_last_at IS NULL OR {d.not_later('e.outcome_last_at', '%s')}))"
     )
-    return sql, [*current, at]
+    return sql, [*(v for pair in sorted(current.items()) for v in pair), at]
 
 
-def _unfresh_sql(stale: list[int], at: object) -> tuple[str, list[Any]]:
-    """SQL and parameters: the enrollment ``e`` (of one of the report's campaigns) has no
-    recorded outcome that holds at ``at``: the complement of :func:`_fresh_sql`, ``stale``
-    being the report's campaigns not in its ``current``. Spelled out rather than negated, so
-    the planner sees how few rows it selects."""
+def _unfresh_sql(
+    campaign_ids: list[int], current: dict[int, int], at: object
+) -> tuple[str, list[Any]]:
+    """SQL and parameters: the enrollment ``e`` (of one of ``campaign_ids``) has no recorded
+    outcome that holds at ``at``: the complement of :func:`_fresh_sql`, spelled out rather
+    than negated for the same reason."""
     d = dialect()
-    terms = ["NOT e.outcome_recorded", d.later("e.outcome_last_at", "%s")]
+    terms = [d.later("e.outcome_last_at", "%s")]
     params: list[Any] = [at]
+    stale = [pk for pk in campaign_ids if pk not in current]
     if stale:
-        terms.insert(0, f"e.campaign_id IN ({', '.join(['%s'] * len(stale))})")
-        params = [*stale, at]
+        terms.append(f"e.campaign_id IN ({', '.join(['%s'] * len(stale))})")
+        params += stale
+    for pk, covered in sorted(current.items()):
+        terms.append("(e.campaign_id = %s AND e.id > %s)")
+        params += [pk, covered]
     return f"({' OR '.join(terms)})", params
 
 
@@ -225,13 +230,15 @@ class Recording:
     answers: bool  # some campaign counts a survey answer as coming back
     recorded: bool  # every enrollment's outcome is recorded with the campaign's definition
     event_floor: int  # the lowest ``outcomes_event_id`` among the campaigns
-    current: list[int]  # the campaigns recorded with their present goal window and kinds
+    # The campaigns recorded with their present goal window and kinds → the last enrollment
+    # id their recording covers.
+    current: dict[int, int]
     first_enrolled: dt.datetime | None  # the earliest enrollment of the campaigns
 
 
 def recording(campaign_ids: list[int]) -> Recording:
-    """Three small lookups: the campaigns' recording state, any enrollment not recorded, and
-    the first enrollment (no event before it can count)."""
+    """Three small lookups: the campaigns' recording state, any enrollment it does not cover
+    yet, and the first enrollment (no event before it can count)."""
     from campaigns.models import Campaign, Enrollment
 
     rows = list(
@@ -239,21 +246,23 @@ def recording(campaign_ids: list[int]) -> Recording:
             "pk",
             "survey_answer_counts",
             "outcomes_event_id",
+            "outcomes_enrollment_id",
             "outcomes_window_days",
             "goal_window_days",
             "outcomes_activity_kinds",
             "goal_activity_kinds",
         )
     )
-    current = [int(r[0]) for r in rows if r[3] == r[4] and r[5] == r[6]]
-    unrecorded = Enrollment.objects.filter(
-        campaign_id__in=campaign_ids, outcome_recorded=False
-    ).exists()
+    current = {int(r[0]): int(r[3]) for r in rows if r[4] == r[5] and r[6] == r[7]}
+    beyond = Q(pk__in=[])
+    for pk, covered in current.items():
+        beyond |= Q(campaign_id=pk, pk__gt=covered)
+    uncovered = Enrollment.objects.filter(beyond).exists() if current else False
     return Recording(
         answers=any(r[1] for r in rows),
-        recorded=len(current) == len(rows) and not unrecorded,
+        recorded=len(current) == len(rows) and not uncovered,
         event_floor=min((int(r[2]) for r in rows), default=0),
-        current=sorted(current),
+        current=current,
         first_enrolled=Enrollment.objects.filter(campaign_id__in=campaign_ids).aggregate(
             first=Min("enrolled_at")
         )["first"],
@@ -271,8 +280,7 @@ def later_activity_sql(
     ids = ", ".join(["%s"] * len(campaign_ids)) or "NULL"
     at = adapt(now)
     fresh, fresh_params = _fresh_sql(state.current, at)
-    stale = [pk for pk in campaign_ids if pk not in state.current]
-    unfresh, unfresh_params = _unfresh_sql(stale, at)
+    unfresh, unfresh_params = _unfresh_sql(campaign_ids, state.current, at)
     first = adapt(state.first_enrolled or now)
     # Only the events inside some window are joined (an inner join, so a learner's older
     # history costs nothing), then grouped per enrollment. Events before the first

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection, transaction
 
 from campaigns.engine import outcomes as recording
-from campaigns.engine.outcomes import record_outcomes, settled_event_id
+from campaigns.engine.outcomes import record_outcomes, settled_ids
 from campaigns.engine.run import run_pass
 from campaigns.models import Campaign, Enrollment, SurveyResponse
 from campaigns.reports import outcomes
@@ -106,8 +106,20 @@ def test_the_outcome_is_the_same_recorded_or_not_whatever_came_since(seed, monke
     assert relation(NOW) == reference(NOW)
 
     recorded = record_outcomes(now=NOW)
-    assert recorded.enrollments == len(people)
-    assert not Enrollment.objects.filter(outcome_recorded=False).exists()
+    # Only the enrollments with events in their window are written; the recording covers all.
+    with_events = [
+        e
+        for e in Enrollment.objects.select_related("campaign")
+        if ActivityEvent.objects.filter(
+            learner_id=e.learner_id,
+            occurred_at__gt=e.enrolled_at,
+            occurred_at__lte=e.enrolled_at + days(e.campaign.goal_window_days),
+        ).exists()
+    ]
+    assert recorded.enrollments == len(with_events) < len(people)
+    last = Enrollment.objects.order_by("-pk").values_list("pk", flat=True)[0]
+    assert set(Campaign.objects.values_list("outcomes_enrollment_id", flat=True)) == {last}
+    assert outcomes.recording(list(Campaign.objects.values_list("pk", flat=True))).recorded
     assert relation(NOW) == reference(NOW)
 
     # Events since the recording, some of them back-dated into windows, and a new learner.
@@ -139,7 +151,7 @@ def test_a_recording_takes_only_the_enrollments_that_need_it():
     c = campaign(goal_window_days=30)
     ada, bo = enroll(c), enroll(c)
     activity(ada.learner_id, NOW + days(2))
-    assert record_outcomes(now=NOW).enrollments == 2
+    assert record_outcomes(now=NOW).enrollments == 1  # Bo has nothing to write
     ada.refresh_from_db()
     assert (ada.outcome_first_at, ada.outcome_last_at) == (NOW + days(2), NOW + days(2))
     assert ada.outcome_done_at is None
@@ -159,9 +171,10 @@ def test_a_recording_takes_only_the_enrollments_that_need_it():
 @pytest.mark.django_db
 def test_a_draft_campaign_is_not_recorded():
     draft = campaign(status=Campaign.Status.DRAFT)
-    enroll(draft)
+    activity(enroll(draft).learner_id, NOW + days(1))
     assert record_outcomes(now=NOW).enrollments == 0
-    assert Enrollment.objects.get().outcome_recorded is False
+    draft.refresh_from_db()
+    assert (draft.outcomes_enrollment_id, draft.outcomes_window_days) == (0, 0)
 
 
 @pytest.mark.django_db
@@ -179,11 +192,18 @@ def test_saving_a_campaign_loaded_before_a_recording_keeps_the_recording():
 
 
 def test_the_pass_records_the_outcomes_of_the_learners_it_enrolls(drip: Campaign) -> None:
-    learners(6)
+    people = learners(6)
     result = run_pass(now=day(0))
     assert result.enrolled == 6
-    assert result.outcomes_recorded == 6
-    assert not Enrollment.objects.filter(campaign=drip, outcome_recorded=False).exists()
+    # Nobody has come back yet: nothing to write, and the recording covers all six.
+    assert result.outcomes_recorded == 0
+    drip.refresh_from_db()
+    assert drip.outcomes_enrollment_id == Enrollment.objects.order_by("-pk")[0].pk
+    # Ada comes back on day 2: the next pass writes her outcome, and hers only.
+    activity(people[0].pk, day(2), ActivityEvent.Kind.MODULE_COMPLETED)
+    assert run_pass(now=day(2)).outcomes_recorded == 1
+    ada = Enrollment.objects.get(learner=people[0])
+    assert (ada.outcome_first_at, ada.outcome_done_at) == (day(2), day(2))
 
 
 @pytest.mark.postgres
@@ -210,13 +230,15 @@ def test_events_still_being_stored_hold_the_recording_back(monkeypatch):
     worker.start()
     assert inserted.wait(10)
     try:
-        assert settled_event_id() is None
+        assert settled_ids() is None
         result = record_outcomes(now=NOW)
         assert result.settled is False
-        assert not Enrollment.objects.filter(outcome_recorded=True).exists()
+        assert Campaign.objects.get().outcomes_window_days == 0
     finally:
         release.set()
         worker.join(10)
     assert done.is_set()
-    assert settled_event_id() == ActivityEvent.objects.get().pk
+    settled = settled_ids()
+    assert settled is not None
+    assert (settled.event_id, settled.enrollment_id) == (ActivityEvent.objects.get().pk, e.pk)
     assert record_outcomes(now=NOW).enrollments == 1
