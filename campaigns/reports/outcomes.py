@@ -36,6 +36,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 from dataclasses import dataclass
+from functools import reduce
+from operator import or_
 from typing import Any
 
 from django.db import connection, transaction
@@ -198,9 +200,8 @@ def _fresh_sql(current: dict[int, int], at: object) -> tuple[str, list[Any]]:
         return "(1 = 0)", []
     d = dialect()
     covered = " OR ".join(["(e.campaign_id = %s AND e.id <= %s)"] * len(current))
-    sql = (
-        f"(({covered}) AND (e.outcome_last_at IS NULL OR {d.not_later('e.outcome_last_at', '%s')}))"
-    )
+    no_later = d.not_later("e.outcome_last_at", "%s")
+    sql = f"(({covered}) AND (e.outcome_last_at IS NULL OR {no_later}))"
     return sql, [*(v for pair in sorted(current.items()) for v in pair), at]
 
 
@@ -254,10 +255,8 @@ def recording(campaign_ids: list[int]) -> Recording:
         )
     )
     current = {int(r[0]): int(r[3]) for r in rows if r[4] == r[5] and r[6] == r[7]}
-    beyond = Q(pk__in=[])
-    for pk, covered in current.items():
-        beyond |= Q(campaign_id=pk, pk__gt=covered)
-    uncovered = Enrollment.objects.filter(beyond).exists() if current else False
+    beyond = [Q(campaign_id=pk, pk__gt=covered) for pk, covered in current.items()]
+    uncovered = bool(beyond) and Enrollment.objects.filter(reduce(or_, beyond)).exists()
     return Recording(
         answers=any(r[1] for r in rows),
         recorded=len(current) == len(rows) and not uncovered,
