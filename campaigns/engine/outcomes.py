@@ -9,7 +9,9 @@ part of that definition (``Enrollment.outcome_first_at`` / ``outcome_last_at`` /
 the activity kinds. What needs it: a new enrollment with activity in its window (one without
 keeps its empty columns, so a pass that enrolls a million learners writes only those who have
 some), an enrollment whose learner has events since the last recording, and every enrollment of
-a campaign whose goal window or kinds staff changed.
+a campaign whose goal window or kinds staff changed. An event changed or deleted in the admin
+(no new id to notice) has its learner's outcomes written again at once, in the same
+transaction (:func:`rerecord_learners`).
 
 An id is a safe bound only if no row with a smaller id can still appear. On PostgreSQL, ids are
 handed out before their transaction commits, so :func:`settled_ids` briefly takes a lock that
@@ -24,6 +26,8 @@ import logging
 from dataclasses import dataclass
 
 from django.db import OperationalError, connection, transaction
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
 
 from campaigns.engine import planner_stats
 from campaigns.models import Campaign, Enrollment
@@ -188,3 +192,43 @@ def _write(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return int(cursor.rowcount)
+
+
+def rerecord_learners(*, learner_ids: list[int]) -> int:
+    """Write again the recorded outcomes of the learners ``learner_ids`` from their events as
+    they are now, each by the goal window and kinds its campaign's recording used: after an
+    event was changed or deleted, which the recording's event ids cannot tell. The number of
+    enrollments written."""
+    if not learner_ids:
+        return 0
+    columns = outcomes.activity_sql(kinds="c.outcomes_activity_kinds")
+    joined = outcomes.in_window_sql(window="c.outcomes_window_days")
+    ids = ", ".join(["%s"] * len(learner_ids))
+    sql = f"""
+        UPDATE campaigns_enrollment SET outcome_first_at = h.first_at,
+               outcome_last_at = h.last_at, outcome_done_at = h.done_at
+        FROM (SELECT e.id, {columns}
+              FROM campaigns_enrollment e
+              JOIN campaigns_campaign c ON c.id = e.campaign_id
+              LEFT JOIN learners_activityevent ev ON {joined}
+              WHERE e.learner_id IN ({ids}) AND c.outcomes_window_days > 0
+                AND e.id <= c.outcomes_enrollment_id
+              GROUP BY e.id) h
+        WHERE campaigns_enrollment.id = h.id
+    """  # noqa: S608 (fixed SQL fragments only; values are parameters)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [outcomes.MODULE_COMPLETED, *learner_ids])
+        return int(cursor.rowcount)
+
+
+@receiver(post_save, sender=ActivityEvent, dispatch_uid="campaigns.engine.outcomes.changed")
+def _event_changed(
+    sender: object, instance: ActivityEvent, created: bool, **kwargs: object
+) -> None:
+    if not created:
+        rerecord_learners(learner_ids=[instance.learner_id])
+
+
+@receiver(post_delete, sender=ActivityEvent, dispatch_uid="campaigns.engine.outcomes.deleted")
+def _event_deleted(sender: object, instance: ActivityEvent, **kwargs: object) -> None:
+    rerecord_learners(learner_ids=[instance.learner_id])

@@ -136,6 +136,21 @@ def test_the_outcome_is_the_same_recorded_or_not_whatever_came_since(seed, monke
     # A report for an earlier moment: recorded activity after it is not known then.
     assert relation(NOW - days(8)) == reference(NOW - days(8))
 
+    # An event corrected and another deleted in the admin: no new id, the outcome follows.
+    came_back = Enrollment.objects.filter(outcome_first_at__isnull=False).order_by("pk")
+    first, second = came_back[0], came_back[1]
+    assert first.outcome_first_at is not None and second.outcome_last_at is not None
+    moved = ActivityEvent.objects.filter(
+        learner_id=first.learner_id, occurred_at=first.outcome_first_at
+    ).first()
+    assert moved is not None
+    moved.occurred_at = first.enrolled_at - days(1)  # before enrolling: it no longer counts
+    moved.save()
+    ActivityEvent.objects.filter(
+        learner_id=second.learner_id, occurred_at=second.outcome_last_at
+    ).delete()
+    assert relation(NOW) == reference(NOW)
+
     # Staff change the goal window: the recording no longer holds until it is redone.
     modules.goal_window_days = 5
     modules.save()
