@@ -11,7 +11,7 @@ keeps its empty columns, so a pass that enrolls a million learners writes only t
 some), an enrollment whose learner has events since the last recording, and every enrollment of
 a campaign whose goal window or kinds staff changed. An event changed or deleted in the admin
 (no new id to notice) has its learner's outcomes written again at once, in the same
-transaction (:func:`rerecord_learners`).
+transaction (:func:`rerecord_learners`, on ``learners.signals.activity_rewritten``).
 
 An id is a safe bound only if no row with a smaller id can still appear. On PostgreSQL, ids are
 handed out before their transaction commits, so :func:`settled_ids` briefly takes a lock that
@@ -26,13 +26,13 @@ import logging
 from dataclasses import dataclass
 
 from django.db import OperationalError, connection, transaction
-from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
 from campaigns.engine import planner_stats
 from campaigns.models import Campaign, Enrollment
 from campaigns.reports import outcomes
 from learners.models import ActivityEvent
+from learners.signals import activity_rewritten
 
 logger = logging.getLogger(__name__)
 
@@ -221,14 +221,6 @@ def rerecord_learners(*, learner_ids: list[int]) -> int:
         return int(cursor.rowcount)
 
 
-@receiver(post_save, sender=ActivityEvent, dispatch_uid="campaigns.engine.outcomes.changed")
-def _event_changed(
-    sender: object, instance: ActivityEvent, created: bool, **kwargs: object
-) -> None:
-    if not created:
-        rerecord_learners(learner_ids=[instance.learner_id])
-
-
-@receiver(post_delete, sender=ActivityEvent, dispatch_uid="campaigns.engine.outcomes.deleted")
-def _event_deleted(sender: object, instance: ActivityEvent, **kwargs: object) -> None:
-    rerecord_learners(learner_ids=[instance.learner_id])
+@receiver(activity_rewritten, dispatch_uid="campaigns.engine.outcomes.rerecord")
+def _activity_rewritten(sender: object, learner_ids: list[int], **kwargs: object) -> None:
+    rerecord_learners(learner_ids=learner_ids)

@@ -36,6 +36,7 @@ from learners.models import (
     Manager,
     TeamChannel,
 )
+from learners.signals import activity_rewritten
 from reengagement.url_fields import HTTPS_URLS
 
 if TYPE_CHECKING:
@@ -367,6 +368,28 @@ class ActivityEventAdmin(LearnerDataAdmin):
     search_fields = ("external_id", "learner__external_id", "learner__email")
     raw_id_fields = ("learner", "course")
     readonly_fields = ("received_at",)
+
+    # An event corrected or removed here changes what came of its learner's enrollments.
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        # The learner it was of, too, if the change moved it to another.
+        before = ActivityEvent.objects.filter(pk=obj.pk).values_list("learner_id", flat=True)
+        earlier = list(before) if change else []
+        super().save_model(request, obj, form, change)
+        if change:
+            _rewritten([*earlier, obj.learner_id])
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        super().delete_model(request, obj)
+        _rewritten([obj.learner_id])
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ActivityEvent]) -> None:
+        learner_ids = list(queryset.values_list("learner_id", flat=True).distinct())
+        super().delete_queryset(request, queryset)
+        _rewritten(learner_ids)
+
+
+def _rewritten(learner_ids: list[int]) -> None:
+    activity_rewritten.send(sender=ActivityEvent, learner_ids=sorted(set(learner_ids)))
 
 
 @admin.register(ColumnMapping)

@@ -10,6 +10,8 @@ import threading
 
 import pytest
 from django.db import connection, transaction
+from django.urls import reverse
+from django.utils import timezone
 
 from campaigns.engine import outcomes as recording
 from campaigns.engine.outcomes import record_outcomes, settled_ids
@@ -86,7 +88,9 @@ def population(rng: random.Random, c: Campaign, n: int) -> list[Enrollment]:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_the_outcome_is_the_same_recorded_or_not_whatever_came_since(seed, monkeypatch):
+def test_the_outcome_is_the_same_recorded_or_not_whatever_came_since(
+    seed, monkeypatch, admin_client
+):
     rng = random.Random(seed)
     any_kind = campaign(goal_window_days=10)
     modules = campaign(goal_window_days=20, goal_activity_kinds="module_started, module_completed")
@@ -136,7 +140,7 @@ def test_the_outcome_is_the_same_recorded_or_not_whatever_came_since(seed, monke
     # A report for an earlier moment: recorded activity after it is not known then.
     assert relation(NOW - days(8)) == reference(NOW - days(8))
 
-    # An event corrected and another deleted in the admin: no new id, the outcome follows.
+    # An event corrected and another deleted in the admin: no new id, yet the outcome follows.
     came_back = Enrollment.objects.filter(outcome_first_at__isnull=False).order_by("pk")
     first, second = came_back[0], came_back[1]
     assert first.outcome_first_at is not None and second.outcome_last_at is not None
@@ -144,11 +148,30 @@ def test_the_outcome_is_the_same_recorded_or_not_whatever_came_since(seed, monke
         learner_id=first.learner_id, occurred_at=first.outcome_first_at
     ).first()
     assert moved is not None
-    moved.occurred_at = first.enrolled_at - days(1)  # before enrolling: it no longer counts
-    moved.save()
-    ActivityEvent.objects.filter(
+    # Moved to before enrolling: it no longer counts.
+    before = timezone.localtime(first.enrolled_at - days(1)).replace(microsecond=0)
+    changed = admin_client.post(
+        reverse("admin:learners_activityevent_change", args=[moved.pk]),
+        {
+            "external_id": moved.external_id,
+            "learner": moved.learner_id,
+            "course": "",
+            "kind": moved.kind,
+            "occurred_at_0": before.strftime("%Y-%m-%d"),
+            "occurred_at_1": before.strftime("%H:%M:%S"),
+        },
+    )
+    assert changed.status_code == 302, changed.content[:2000]
+    gone = ActivityEvent.objects.get(
         learner_id=second.learner_id, occurred_at=second.outcome_last_at
-    ).delete()
+    )
+    deleted = admin_client.post(
+        reverse("admin:learners_activityevent_delete", args=[gone.pk]), {"post": "yes"}
+    )
+    assert deleted.status_code == 302
+    assert not ActivityEvent.objects.filter(pk=gone.pk).exists()
+    moved.refresh_from_db()
+    assert moved.occurred_at == before
     assert relation(NOW) == reference(NOW)
 
     # Staff change the goal window: the recording no longer holds until it is redone.
@@ -181,6 +204,26 @@ def test_a_recording_takes_only_the_enrollments_that_need_it():
     assert bo.outcome_done_at == NOW + days(3)
     c.refresh_from_db()
     assert c.outcomes_event_id == ActivityEvent.objects.order_by("-pk").values_list("pk")[0][0]
+
+
+@pytest.mark.django_db
+def test_events_deleted_from_the_admin_list_are_taken_out_of_the_recording(admin_client):
+    c = campaign(goal_window_days=30)
+    ada = enroll(c)
+    early = activity(ada.learner_id, NOW + days(1))
+    activity(ada.learner_id, NOW + days(5))
+    record_outcomes(now=NOW)
+    ada.refresh_from_db()
+    assert ada.outcome_first_at == NOW + days(1)
+
+    response = admin_client.post(
+        reverse("admin:learners_activityevent_changelist"),
+        {"action": "delete_selected", "_selected_action": [early.pk], "post": "yes"},
+    )
+
+    assert response.status_code == 302
+    ada.refresh_from_db()
+    assert (ada.outcome_first_at, ada.outcome_last_at) == (NOW + days(5), NOW + days(5))
 
 
 @pytest.mark.django_db
