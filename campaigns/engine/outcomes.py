@@ -118,39 +118,32 @@ def _record_campaign(*, campaign: Campaign, through: Settled) -> int | None:
     caught_up = events_since >= through.event_id and enrolled_since >= through.enrollment_id
     if caught_up and not (redo or never):
         return None
-    written = 0
     if redo:
         # Every enrollment, each from all its learner's events (and emptied where none).
-        written += _write(
-            campaign=campaign,
-            window=window,
-            kinds=kinds,
-            outer=True,
-            scope="e.id <= %s",
-            scope_params=[through.enrollment_id],
-        )
+        parts = [(True, "e.id <= %s", [through.enrollment_id])]
     else:
-        # Recorded enrollments whose learner has events since: computed again from all.
-        written += _write(
-            campaign=campaign,
-            window=window,
-            kinds=kinds,
-            outer=True,
-            scope=(
+        parts = [
+            # Recorded enrollments whose learner has events since: computed again from all.
+            (
+                True,
                 "e.id <= %s AND e.learner_id IN (SELECT ev2.learner_id"
-                " FROM learners_activityevent ev2 WHERE ev2.id > %s AND ev2.id <= %s)"
+                " FROM learners_activityevent ev2 WHERE ev2.id > %s AND ev2.id <= %s)",
+                [enrolled_since, events_since, through.event_id],
             ),
-            scope_params=[enrolled_since, events_since, through.event_id],
+            # New enrollments: only those with activity in their window are written.
+            (False, "e.id > %s AND e.id <= %s", [enrolled_since, through.enrollment_id]),
+        ]
+    # By the campaign's present goal window and kinds: its row is locked, so they hold still
+    # and are what the campaign is marked as recorded with below.
+    written = sum(
+        _write(
+            definition="goal",
+            outer=outer,
+            where=f"e.campaign_id = %s AND {where}",
+            params=[campaign.pk, *params],
         )
-        # New enrollments: only those with activity in their window are written.
-        written += _write(
-            campaign=campaign,
-            window=window,
-            kinds=kinds,
-            outer=False,
-            scope="e.id > %s AND e.id <= %s",
-            scope_params=[enrolled_since, through.enrollment_id],
-        )
+        for outer, where, params in parts
+    )
     updated = Campaign.objects.filter(pk=campaign.pk).update(
         outcomes_enrollment_id=through.enrollment_id,
         outcomes_event_id=through.event_id,
@@ -162,35 +155,28 @@ def _record_campaign(*, campaign: Campaign, through: Settled) -> int | None:
     return written
 
 
-def _write(
-    *,
-    campaign: Campaign,
-    window: int,
-    kinds: str,
-    outer: bool,
-    scope: str,
-    scope_params: list[int],
-) -> int:
-    """One ``UPDATE … FROM``: the enrollments of ``campaign`` in ``scope`` (SQL over ``e``)
-    get their activity columns computed from all their learner's events, as the reports
-    define them; with ``outer``, those without any are emptied too."""
-    columns = outcomes.activity_sql(kinds="%s")
-    joined = outcomes.in_window_sql(window="%s")
+def _write(*, definition: str, outer: bool, where: str, params: list[int]) -> int:
+    """One ``UPDATE … FROM``: the enrollments ``e`` matching ``where`` (SQL; its parameters
+    ``params``) get their activity columns computed from all their learner's events, as the
+    reports define them, by their campaign ``c``'s goal window and kinds (``definition``
+    "goal": its present ones; "outcomes": those its recording used). With ``outer``, those
+    without any event in their window are emptied too; without, they are left as they are."""
+    columns = outcomes.activity_sql(kinds=f"c.{definition}_activity_kinds")
+    joined = outcomes.in_window_sql(window=f"c.{definition}_window_days")
     join = "LEFT JOIN" if outer else "JOIN"
     sql = f"""
         UPDATE campaigns_enrollment SET outcome_first_at = h.first_at,
                outcome_last_at = h.last_at, outcome_done_at = h.done_at
         FROM (SELECT e.id, {columns}
               FROM campaigns_enrollment e
+              JOIN campaigns_campaign c ON c.id = e.campaign_id
               {join} learners_activityevent ev ON {joined}
-              WHERE e.campaign_id = %s AND {scope}
+              WHERE {where}
               GROUP BY e.id) h
         WHERE campaigns_enrollment.id = h.id
     """  # noqa: S608 (fixed SQL fragments only; values are parameters)
-    params: list[int | str] = [kinds, kinds, kinds, kinds, outcomes.MODULE_COMPLETED, window]
-    params += [campaign.pk, *scope_params]
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, [outcomes.MODULE_COMPLETED, *params])
         return int(cursor.rowcount)
 
 
@@ -201,24 +187,14 @@ def rerecord_learners(*, learner_ids: list[int]) -> int:
     enrollments written."""
     if not learner_ids:
         return 0
-    columns = outcomes.activity_sql(kinds="c.outcomes_activity_kinds")
-    joined = outcomes.in_window_sql(window="c.outcomes_window_days")
     ids = ", ".join(["%s"] * len(learner_ids))
-    sql = f"""
-        UPDATE campaigns_enrollment SET outcome_first_at = h.first_at,
-               outcome_last_at = h.last_at, outcome_done_at = h.done_at
-        FROM (SELECT e.id, {columns}
-              FROM campaigns_enrollment e
-              JOIN campaigns_campaign c ON c.id = e.campaign_id
-              LEFT JOIN learners_activityevent ev ON {joined}
-              WHERE e.learner_id IN ({ids}) AND c.outcomes_window_days > 0
-                AND e.id <= c.outcomes_enrollment_id
-              GROUP BY e.id) h
-        WHERE campaigns_enrollment.id = h.id
-    """  # noqa: S608 (fixed SQL fragments only; values are parameters)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [outcomes.MODULE_COMPLETED, *learner_ids])
-        return int(cursor.rowcount)
+    return _write(
+        definition="outcomes",
+        outer=True,
+        where=f"e.learner_id IN ({ids}) AND c.outcomes_window_days > 0"
+        " AND e.id <= c.outcomes_enrollment_id",
+        params=learner_ids,
+    )
 
 
 @receiver(activity_rewritten, dispatch_uid="campaigns.engine.outcomes.rerecord")

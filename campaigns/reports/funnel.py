@@ -20,8 +20,8 @@ from typing import Any
 from campaigns.models import Audience, Campaign, Send, Step
 from campaigns.reports import outcomes
 
-OPENED_BY_A_PERSON = "COUNT(s.opened_at)"
-CLICKED_BY_A_PERSON = "COUNT(s.clicked_at)"
+OPENED_BY_A_PERSON = "s.opened_at IS NOT NULL"
+CLICKED_BY_A_PERSON = "s.clicked_at IS NOT NULL"
 
 
 @dataclass
@@ -47,20 +47,18 @@ class Counts:
             setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
 
-# (counter, SQL aggregate) of the send funnel, in the order the rows carry them. A moment's
-# count is COUNT(column), which counts the rows where it is set: cheaper over a million sends
-# than a FILTER clause per counter.
+# (counter, SQL condition) of the send funnel, in the order of SEND_COLUMNS below.
 SEND_CONDITIONS: tuple[tuple[str, str], ...] = (
-    ("sent", "COUNT(s.sent_at)"),
-    ("delivered", "COUNT(s.delivered_at)"),
+    ("sent", "s.sent_at IS NOT NULL"),
+    ("delivered", "s.delivered_at IS NOT NULL"),
     ("opened", OPENED_BY_A_PERSON),
     ("clicked", CLICKED_BY_A_PERSON),
-    ("bounced", "COUNT(s.bounced_at)"),
-    ("complained", "COUNT(s.complained_at)"),
-    ("unsubscribed", "COUNT(s.unsubscribed_at)"),
-    ("reactivated", "COUNT(o.first_at)"),
-    ("completed", "COUNT(o.done_at)"),
-    ("sunset", "COUNT(*) FILTER (WHERE o.status = 'sunset')"),
+    ("bounced", "s.bounced_at IS NOT NULL"),
+    ("complained", "s.complained_at IS NOT NULL"),
+    ("unsubscribed", "s.unsubscribed_at IS NOT NULL"),
+    ("reactivated", "o.first_at IS NOT NULL"),
+    ("completed", "o.done_at IS NOT NULL"),
+    ("sunset", "o.status = 'sunset'"),
 )
 
 
@@ -92,7 +90,7 @@ def send_select(*, campaign: Campaign) -> tuple[str, list[Any]]:
     audience, messages, *SEND_CONDITIONS counts, reactivated_after) of every step message,
     grouped (the NULL lines it up with the arm rows it is read with)."""
     d = outcomes.dialect()
-    counts = ", ".join(aggregate for _, aggregate in SEND_CONDITIONS)
+    counts = ", ".join(f"COUNT(*) FILTER (WHERE {condition})" for _, condition in SEND_CONDITIONS)
     after = d.later("o.last_at", "s.created_at")
     select = f"""
         SELECT 'send', s.step_id, s.variant_id, o.window_open, NULL, s.audience, COUNT(*), {counts},
